@@ -1,0 +1,144 @@
+"""nbnumba vs scipy, NumPy+scipy.special, torch (scvi's formula) and JAX, in one run.
+
+    python benchmarks/bench_core.py [--cells 20000] [--genes 2000]
+
+A realistic counts matrix (cells x genes, ~65% zeros, per-gene theta,
+per-cell x gene mu) goes through every implementation on this machine in the
+same process; the table gives throughput (million elements per second) and the
+ratio to scipy.stats.nbinom. Peers that are not installed are reported as
+such. Machines here are noisy: compare ratios within one run.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import scipy.special as sc
+import scipy.stats
+
+import nbnumba
+from nbnumba import ufuncs
+
+
+def counts_matrix(cells, genes, seed=0):
+    """Synthetic single-cell counts: lognormal gene means, cell size factors,
+    theta from a mean-dispersion trend, NB draws (NumPy's Gamma-Poisson)."""
+    rng = np.random.default_rng(seed)
+    gene_mean = np.exp(rng.normal(-1.0, 1.6, genes))
+    size = np.exp(rng.normal(0.0, 0.4, (cells, 1)))
+    mu = size * gene_mean
+    theta = 1.0 / (0.05 + 0.4 / np.sqrt(gene_mean)) * np.exp(rng.normal(0, 0.3, genes))
+    X = rng.poisson(rng.gamma(theta, mu / theta))
+    return X, mu, theta
+
+
+def best(f, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def scvi_log_nb_positive(torch, x, mu, theta, eps=1e-8):
+    """scvi-tools' log_nb_positive (its formula, for timing and comparison)."""
+    log_theta_mu_eps = torch.log(theta + mu + eps)
+    return (theta * (torch.log(theta + eps) - log_theta_mu_eps)
+            + x * (torch.log(mu + eps) - log_theta_mu_eps)
+            + torch.lgamma(x + theta) - torch.lgamma(theta) - torch.lgamma(x + 1))
+
+
+def peers_logpmf(X, mu, theta):
+    """(label, callable) pairs for logpmf; each returns an array."""
+    n, p = theta, theta / (theta + mu)
+    X32, mu32, th32 = X.astype(np.float32), mu.astype(np.float32), theta.astype(np.float32)
+    rows = [
+        ("scipy.stats.nbinom.logpmf (f64)", lambda: scipy.stats.nbinom.logpmf(X, n, p)),
+        ("NumPy + scipy.special formula (f64)", lambda: (
+            sc.gammaln(X + theta) - sc.gammaln(theta) - sc.gammaln(X + 1.0)
+            + theta * np.log(p) + X * np.log1p(-p))),
+        ("nbnumba.ufuncs.logpmf (f64, int counts)", lambda: ufuncs.logpmf(X, mu, theta)),
+        ("nbnumba.ufuncs.logpmf (f32)", lambda: ufuncs.logpmf(X32, mu32, th32)),
+    ]
+    try:
+        import torch
+        torch.set_num_threads(os.cpu_count())
+        for dt, label in ((torch.float32, "f32"), (torch.float64, "f64")):
+            tx, tm, tt = (torch.as_tensor(a, dtype=dt) for a in (X, mu, theta))
+            rows.append((f"torch, scvi-tools formula ({label})",
+                         lambda tx=tx, tm=tm, tt=tt: scvi_log_nb_positive(torch, tx, tm, tt)))
+    except ImportError:
+        print("torch not installed: its rows are skipped (pip install torch)")
+    try:
+        import jax
+        import jax.numpy as jnp
+        jax.config.update("jax_enable_x64", True)
+        f = jax.jit(jax.scipy.stats.nbinom.logpmf)
+        for dt, label in ((jnp.float32, "f32"), (jnp.float64, "f64")):
+            jx, jn, jp = (jnp.asarray(a, dtype=dt) for a in (X, n, p))
+            f(jx, jn, jp).block_until_ready()
+            rows.append((f"jax.scipy.stats.nbinom.logpmf, jit ({label})",
+                         lambda jx=jx, jn=jn, jp=jp: f(jx, jn, jp).block_until_ready()))
+    except ImportError:
+        print("JAX not installed: its rows are skipped (pip install jax jaxlib)")
+    return rows
+
+
+def table(title, rows, size, repeat):
+    print(f"\n### {title} ({size:.3g} elements)\n")
+    print("| implementation | Melem/s | vs scipy |")
+    print("|---|---:|---:|")
+    base = None
+    for label, f in rows:
+        f()                                   # compile / warm up
+        t = best(f, repeat)
+        rate = size / t / 1e6
+        base = base or rate
+        print(f"| {label} | {rate:.1f} | {rate / base:.1f}x |")
+
+
+def startup_times():
+    """import nbnumba and the first logpmf call in fresh processes."""
+    code = ("import time; t=time.perf_counter(); import nbnumba; t1=time.perf_counter();"
+            "nbnumba.logpmf(3, 2.0, 1.5); t2=time.perf_counter();"
+            "print(f'{t1-t:.3f} {t2-t1:.3f}')")
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        cold = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, check=True).stdout.split()
+        warm = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, check=True).stdout.split()
+    print("\n### Start-up (fresh process)\n")
+    print("| | import nbnumba | first logpmf call |")
+    print("|---|---:|---:|")
+    print(f"| cold Numba cache | {cold[0]} s | {cold[1]} s |")
+    print(f"| warm Numba cache | {warm[0]} s | {warm[1]} s |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cells", type=int, default=20000)
+    ap.add_argument("--genes", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--quantile-size", type=int, default=2_000_000)
+    args = ap.parse_args()
+    X, mu, theta = counts_matrix(args.cells, args.genes)
+    print(f"nbnumba {nbnumba.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
+          f"{os.cpu_count()} CPUs; matrix {X.shape}, {np.mean(X == 0):.0%} zeros")
+    table("logpmf", peers_logpmf(X, mu, theta), X.size, args.repeat)
+    n, p = theta, theta / (theta + mu)
+    table("cdf", [("scipy.stats.nbinom.cdf", lambda: scipy.stats.nbinom.cdf(X, n, p)),
+                  ("nbnumba.ufuncs.cdf", lambda: ufuncs.cdf(X, mu, theta))], X.size, args.repeat)
+    m = args.quantile_size // args.genes
+    q = np.random.default_rng(1).uniform(size=(m, args.genes))
+    table("ppf", [("scipy.stats.nbinom.ppf", lambda: scipy.stats.nbinom.ppf(q, n, p[:m])),
+                  ("nbnumba.ufuncs.ppf", lambda: ufuncs.ppf(q, mu[:m], theta))], q.size, args.repeat)
+    startup_times()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,379 @@
+"""Scalar Negative Binomial NB(mu, theta): log-pmf, tails and quantiles.
+
+Mean ``mu >= 0``, inverse dispersion ``theta >= 0`` (``inf`` is Poisson),
+variance ``mu + mu**2 / theta``. Every function takes and returns float64
+scalars, allocates nothing and never raises; the semantics follow
+``scipy.stats.nbinom``: NaN for invalid parameters (``mu < 0``, ``theta < 0``,
+``mu = inf``, NaN), ``pmf(k) = 0`` for negative or non-integer ``k``,
+``cdf(k) = cdf(floor(k))``, ``ppf(0) = -1``, ``ppf(1) = inf``.
+``mu = 0`` and ``theta = 0`` are point masses at 0.
+
+Notation below: ``x = mu / theta``, ``p = theta / (theta + mu) = 1 / (1 + x)``
+(scipy's p), ``q = 1 - p = x p``, ``a = theta q = mu p`` (finite when
+``theta = inf``).
+"""
+import math
+
+from ._special import (FACTORIAL, LN_SQRT_2PI, beta_frac, jit, log1mexp,
+                       log1pmx, stirlerr)
+
+NAN = math.nan
+INF = math.inf
+SMALL_K = 16        # log-pmf by a short product up to this count
+SUM_K = 64          # cdf by direct summation up to this count
+MAXITER = 1000000   # bound on every loop: NaN rather than a hang
+LOG_09 = -0.10536051565782628   # log(0.9)
+
+
+@jit
+def _invalid(mu, theta):
+    return not (mu >= 0.0 and theta >= 0.0 and mu < INF)
+
+
+@jit
+def _log_p0(mu, theta):
+    """log pmf(0) = theta log p, for mu > 0, theta > 0."""
+    if theta == INF:
+        return -mu
+    x = mu / theta
+    if x <= 1.0:
+        return -theta * math.log1p(x)
+    y = theta / mu
+    if y < 1e-300:
+        return theta * (math.log(theta) - math.log(mu))
+    return theta * (math.log(y) - math.log1p(y))
+
+
+@jit
+def _logpmf_pos(k, mu, theta):
+    """log pmf(k) for integer k >= 1, mu > 0, theta > 0."""
+    x = mu / theta
+    p = 1.0 / (1.0 + x)
+    if k <= SMALL_K and 1e-15 <= min(mu, theta) <= 1e15:
+        # pmf(k) = p**theta * prod_{j<k} (a + j q) / k!: each factor is
+        # theta-free in the Poisson limit, so nothing cancels there; the
+        # bounds on min(mu, theta) keep the product within range.
+        a = mu * p
+        q = x * p
+        prod = a
+        for j in range(1, int(k)):
+            prod *= a + j * q
+        return _log_p0(mu, theta) + math.log(prod / FACTORIAL[int(k)])
+    # Loader's saddle point: with n = k + theta,
+    # log pmf = -bd0(theta, n p) - bd0(k, n q) - log(2 pi k n / theta) / 2
+    #           + s(n) - s(theta) - s(k)
+    # where bd0(y, m) = y g(1 - m / y), g(u) = -log(1 - u) - u, and
+    # 1 - m / y is formed from k - mu, never from n (exact near the mode).
+    d = k - mu
+    tpm = theta + mu
+    u1 = -d / tpm
+    if u1 == 0.0:
+        t1 = 0.0
+    elif u1 > 0.5:
+        t1 = theta * (-math.log((theta + k) / tpm) - u1)
+    else:
+        t1 = -theta * log1pmx(-u1)
+    u2 = d / k * p
+    if u2 > 0.5:
+        r = mu / k
+        lr = math.log(r) if r > 1e-300 else math.log(mu) - math.log(k)
+        t2 = k * (-(lr + math.log1p(-u1)) - u2)
+    else:
+        t2 = -k * log1pmx(-u2)
+    corr = -stirlerr(k)
+    if theta != INF:
+        r = k / theta
+        lnt = math.log1p(r) if r < 1e300 else math.log(k) - math.log(theta)
+        corr += stirlerr(k + theta) - stirlerr(theta) - 0.5 * lnt
+    return corr - t1 - t2 - 0.5 * math.log(k) - LN_SQRT_2PI
+
+
+@jit
+def logpmf(k, mu, theta):
+    """Log of the probability mass function at k."""
+    if math.isnan(k) or _invalid(mu, theta):
+        return NAN
+    if k < 0.0 or k != math.floor(k) or k == INF:
+        return -INF
+    if mu == 0.0 or theta == 0.0:
+        return 0.0 if k == 0.0 else -INF
+    if k == 0.0:
+        return _log_p0(mu, theta)
+    return _logpmf_pos(k, mu, theta)
+
+
+@jit
+def pmf(k, mu, theta):
+    """Probability mass function at k."""
+    return math.exp(logpmf(k, mu, theta))
+
+
+# ---------------------------------------------------------------- tails
+# For integer k >= 0 and mu, theta > 0, with B the beta function:
+#   cdf(k) = I_p(theta, k + 1) = pmf(k) (a + k q) * R(theta, k + 1, p)
+#   sf(k)  = I_q(k + 1, theta) = pmf(k + 1) (k + 1) * R(k + 1, theta, q)
+# where I_x(a, b) = x**a (1 - x)**b / B(a, b) * R(a, b, x) and R is the
+# continued fraction of beta_frac. Each fraction runs on its own side of the
+# mean (lam = p (mu - k - 1) for the lower tail, -lam for the upper one, both
+# exact), so the smaller tail is always computed directly, and the larger
+# one as its complement when that costs less than a factor 10 in accuracy.
+
+@jit
+def _log_lower(k, mu, theta):
+    """log cdf(k) computed directly."""
+    if k == 0.0:
+        return _log_p0(mu, theta)
+    x = mu / theta
+    p = 1.0 / (1.0 + x)
+    a = mu * p
+    q = x * p
+    lam = p * (mu - (k + 1.0))
+    if k > SUM_K and theta <= k and lam >= 0.0:
+        r = beta_frac(theta, p, q, (k + 1.0) * p, lam, MAXITER)
+        return _logpmf_pos(k, mu, theta) + math.log((a + k * q) * r)
+    # Sum pmf(j) / pmf(k) backwards (Poisson-like or short sums); below the
+    # mode the terms fall at least geometrically, so stop once they no
+    # longer count. Rescale instead of overflowing when pmf(k) << pmf(0).
+    s = 1.0
+    t = 1.0
+    off = 0.0
+    j = k
+    while j >= 1.0:
+        r = j / (a + (j - 1.0) * q)
+        t *= r
+        s += t
+        if r < 1.0 and t < 1e-17 * s:
+            break
+        if s > 1e280:
+            s *= 1e-280
+            t *= 1e-280
+            off += 644.7238260383328    # 280 log(10)
+        j -= 1.0
+        if k - j > MAXITER:
+            return NAN
+    return _logpmf_pos(k, mu, theta) + math.log(s) + off
+
+
+@jit
+def _log_upper_series(k, mu, theta):
+    """log sf(k) for small theta, where the fraction crawls (q near 1).
+
+    sf(k) = 1 - p**theta (1 + theta U) with the positive series
+    U = sum_{1<=j<=k} (theta+1)_{j-1} q**j / j!; NaN where that is ill
+    conditioned (sf(k) tiny against 1 - p**theta) or k too large.
+    """
+    if k > MAXITER:
+        return NAN
+    t0 = _log_p0(mu, theta)
+    x = mu / theta
+    q = x / (1.0 + x)
+    term = q
+    u = q
+    for j in range(2, int(k) + 1):
+        term *= (theta + (j - 1)) * q / j
+        u += term
+    e = t0 + math.log1p(theta * u)
+    if e > 0.01 * t0:
+        return NAN
+    return math.log(-math.expm1(e))
+
+
+@jit
+def _log_upper(k, mu, theta):
+    """log sf(k) computed directly."""
+    x = mu / theta
+    p = 1.0 / (1.0 + x)
+    lam = p * (k + 1.0 - mu)
+    # Measured against mpmath: the series (error ~ k eps) wins for theta < 1
+    # up to a few thousand terms, the fraction for larger k.
+    if theta < 1.0 and (k <= 5000.0 or theta < 1e-3):
+        ls = _log_upper_series(k, mu, theta)
+        if not math.isnan(ls):
+            return ls
+    r = beta_frac(k + 1.0, x * p, p, mu * p, lam, MAXITER)
+    return _logpmf_pos(k + 1.0, mu, theta) + math.log((k + 1.0) * r)
+
+
+@jit
+def _log_cdf(k, mu, theta):
+    if k == 0.0:
+        return _log_p0(mu, theta)
+    if k + 1.0 < mu:
+        lc = _log_lower(k, mu, theta)
+        if lc < LOG_09:
+            return lc
+        return log1mexp(_log_upper(k, mu, theta))
+    ls = _log_upper(k, mu, theta)
+    if ls < LOG_09:
+        return log1mexp(ls)
+    return _log_lower(k, mu, theta)
+
+
+@jit
+def _log_sf(k, mu, theta):
+    if k == 0.0:
+        return log1mexp(_log_p0(mu, theta))
+    if k + 1.0 < mu:
+        lc = _log_lower(k, mu, theta)
+        if lc < LOG_09:
+            return log1mexp(lc)
+        return _log_upper(k, mu, theta)
+    ls = _log_upper(k, mu, theta)
+    if ls < LOG_09:
+        return ls
+    return log1mexp(_log_lower(k, mu, theta))
+
+
+@jit
+def _forward(mu, theta, t0, kmax, target):
+    """Walk cdf(0), cdf(1), ... by summing the pmf recurrence from pmf(0).
+
+    Stops at the first j with cdf(j) >= target, or at kmax. Returns
+    (j, cdf(j)). cdf and ppf share it, so ppf(cdf(k)) == k holds exactly.
+    """
+    x = mu / theta
+    p = 1.0 / (1.0 + x)
+    a = mu * p
+    q = x * p
+    pm = math.exp(t0)
+    c = pm
+    j = 0
+    while j < kmax and c < target:
+        pm *= (a + j * q) / (j + 1.0)
+        c += pm
+        j += 1
+    return j, min(c, 1.0)
+
+
+@jit
+def _use_forward(k, t0):
+    return k <= SUM_K and t0 > -600.0
+
+
+@jit
+def logcdf(k, mu, theta):
+    """Log of the cumulative distribution function P(X <= k)."""
+    if math.isnan(k) or _invalid(mu, theta):
+        return NAN
+    if k < 0.0:
+        return -INF
+    if k == INF or mu == 0.0 or theta == 0.0:
+        return 0.0
+    return _log_cdf(math.floor(k), mu, theta)
+
+
+@jit
+def cdf(k, mu, theta):
+    """Cumulative distribution function P(X <= k)."""
+    if math.isnan(k) or _invalid(mu, theta):
+        return NAN
+    if k < 0.0:
+        return 0.0
+    if k == INF or mu == 0.0 or theta == 0.0:
+        return 1.0
+    k = math.floor(k)
+    t0 = _log_p0(mu, theta)
+    if _use_forward(k, t0):
+        return _forward(mu, theta, t0, k, INF)[1]
+    return math.exp(_log_cdf(k, mu, theta))
+
+
+@jit
+def logsf(k, mu, theta):
+    """Log of the survival function P(X > k)."""
+    if math.isnan(k) or _invalid(mu, theta):
+        return NAN
+    if k < 0.0:
+        return 0.0
+    if k == INF or mu == 0.0 or theta == 0.0:
+        return -INF
+    return _log_sf(math.floor(k), mu, theta)
+
+
+@jit
+def sf(k, mu, theta):
+    """Survival function P(X > k)."""
+    return math.exp(logsf(k, mu, theta))
+
+
+# ------------------------------------------------------------ quantiles
+
+@jit
+def _hit(k, target, mu, theta, upper):
+    if upper:
+        return sf(k, mu, theta) <= target
+    return cdf(k, mu, theta) >= target
+
+
+@jit
+def _search(target, mu, theta, upper):
+    """Smallest integer k >= 0 with cdf(k) >= target (sf(k) <= target if upper).
+
+    Steps doubling from one standard deviation away from the mean bracket
+    the answer, then bisection; both use the very cdf/sf the user calls.
+    """
+    step = max(1.0, math.floor(math.sqrt(mu + mu * (mu / theta))))
+    k = math.floor(mu)
+    if _hit(k, target, mu, theta, upper):
+        hi = k
+        lo = -1.0
+        while hi > 0.0:
+            k = max(hi - step, 0.0)
+            if not _hit(k, target, mu, theta, upper):
+                lo = k
+                break
+            hi = k
+            step *= 2.0
+    else:
+        lo = k
+        for _ in range(2000):
+            k = lo + step
+            if _hit(k, target, mu, theta, upper):
+                break
+            lo = k
+            step *= 2.0
+        else:
+            return NAN
+        hi = k
+    for _ in range(2000):
+        if hi - lo <= 1.0:
+            return hi
+        mid = math.floor(0.5 * (lo + hi))
+        if _hit(mid, target, mu, theta, upper):
+            hi = mid
+        else:
+            lo = mid
+    return NAN
+
+
+@jit
+def ppf(q, mu, theta):
+    """Percent point function: the smallest k with cdf(k) >= q."""
+    if math.isnan(q) or _invalid(mu, theta) or q < 0.0 or q > 1.0:
+        return NAN
+    if q == 0.0:
+        return -1.0
+    if q == 1.0:
+        return INF
+    if mu == 0.0 or theta == 0.0:
+        return 0.0
+    t0 = _log_p0(mu, theta)
+    if t0 > -600.0:
+        j, c = _forward(mu, theta, t0, SUM_K, q)
+        if c >= q:
+            return float(j)
+    return _search(q, mu, theta, False)
+
+
+@jit
+def isf(q, mu, theta):
+    """Inverse survival function: the smallest k with sf(k) <= q."""
+    if math.isnan(q) or _invalid(mu, theta) or q < 0.0 or q > 1.0:
+        return NAN
+    if q == 0.0:
+        return INF
+    if q == 1.0:
+        return -1.0
+    if mu == 0.0 or theta == 0.0:
+        return 0.0
+    return _search(q, mu, theta, True)

@@ -1,0 +1,161 @@
+"""The scalar core against mpmath, scipy's semantics and its own identities."""
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import rel_err
+from nbnumba import _scalar as S
+
+INF, NAN = math.inf, math.nan
+
+
+@pytest.mark.parametrize("name, tol", [("logpmf", 1e-14), ("logcdf", 1e-13), ("logsf", 1e-13)])
+def test_reference_table(reference, name, tol):
+    bad = []
+    for r in reference:
+        got = getattr(S, name)(r["k"], r["mu"], r["theta"])
+        if rel_err(got, r[name]) > tol:
+            bad.append((r["k"], r["mu"], r["theta"], got, r[name]))
+    assert not bad, f"{len(bad)} values off, e.g. {bad[:5]}"
+
+
+def test_reference_covers_regimes(reference):
+    mus = [r["mu"] for r in reference]
+    thetas = [r["theta"] for r in reference]
+    assert min(thetas) <= 1e-8 and INF in thetas and max(mus) >= 1e7
+    assert max(r["k"] for r in reference) >= 1e7
+    assert min(r["logsf"] for r in reference) < -700      # sf far below 1e-300
+    assert min(r["logcdf"] for r in reference) < -700
+
+
+def test_pmf_cdf_sf_consistent(reference):
+    for r in reference[::7]:
+        k, mu, th = r["k"], r["mu"], r["theta"]
+        assert rel_err(S.pmf(k, mu, th), math.exp(r["logpmf"])) < 1e-12
+        c, s = S.cdf(k, mu, th), S.sf(k, mu, th)
+        assert abs(c - math.exp(r["logcdf"])) <= 1e-13 * max(math.exp(r["logcdf"]), 1e-300) + 1e-16
+        assert abs(s - math.exp(r["logsf"])) <= 1e-12 * max(math.exp(r["logsf"]), 1e-300) + 1e-16
+        assert abs(c + s - 1.0) <= 1e-14
+
+
+# ------------------------------------------------------------------ semantics
+@pytest.mark.parametrize("mu, theta", [(-1.0, 1.0), (1.0, -1.0), (NAN, 1.0), (1.0, NAN), (INF, 1.0)])
+def test_invalid_parameters_give_nan(mu, theta):
+    for f in (S.logpmf, S.pmf, S.cdf, S.sf, S.logcdf, S.logsf):
+        assert math.isnan(f(1.0, mu, theta))
+    for f in (S.ppf, S.isf):
+        assert math.isnan(f(0.5, mu, theta))
+
+
+def test_nan_argument():
+    for f in (S.logpmf, S.pmf, S.cdf, S.sf, S.logcdf, S.logsf, S.ppf, S.isf):
+        assert math.isnan(f(NAN, 2.0, 3.0))
+
+
+@pytest.mark.parametrize("k", [-1.0, -0.5, 2.5, 1e-9 + 3, INF])
+def test_outside_support(k):
+    assert S.logpmf(k, 2.0, 3.0) == -INF and S.pmf(k, 2.0, 3.0) == 0.0
+
+
+def test_cdf_floor_and_negative_k():
+    n, p = 3.0, 3.0 / 5.0
+    for k in [-3.0, -0.5, 0.0, 0.5, 2.7, 10.2, INF]:
+        assert S.cdf(k, 2.0, 3.0) == pytest.approx(scipy.stats.nbinom.cdf(k, n, p), rel=1e-14, abs=0)
+        assert S.sf(k, 2.0, 3.0) == pytest.approx(scipy.stats.nbinom.sf(k, n, p), rel=1e-13, abs=0)
+    assert S.logcdf(-1.0, 2.0, 3.0) == -INF and S.logsf(-1.0, 2.0, 3.0) == 0.0
+
+
+def test_ppf_isf_edges():
+    assert S.ppf(0.0, 2.0, 3.0) == -1.0 and S.ppf(1.0, 2.0, 3.0) == INF
+    assert S.isf(1.0, 2.0, 3.0) == -1.0 and S.isf(0.0, 2.0, 3.0) == INF
+    for q in (-0.1, 1.1, NAN):
+        assert math.isnan(S.ppf(q, 2.0, 3.0)) and math.isnan(S.isf(q, 2.0, 3.0))
+
+
+@pytest.mark.parametrize("mu, theta", [(0.0, 3.0), (0.0, 0.0), (5.0, 0.0), (0.0, INF)])
+def test_point_mass_at_zero(mu, theta):
+    assert S.logpmf(0.0, mu, theta) == 0.0 and S.logpmf(1.0, mu, theta) == -INF
+    assert S.cdf(0.0, mu, theta) == 1.0 and S.sf(0.0, mu, theta) == 0.0
+    assert S.ppf(0.3, mu, theta) == 0.0 and S.isf(0.3, mu, theta) == 0.0
+
+
+def test_theta_inf_is_poisson():
+    for k in [0.0, 1.0, 7.0, 30.0, 400.0]:
+        for mu in [0.3, 7.0, 250.0]:
+            want = scipy.stats.poisson.logpmf(k, mu)
+            assert S.logpmf(k, mu, INF) == pytest.approx(want, rel=1e-13)
+            assert S.cdf(k, mu, INF) == pytest.approx(scipy.stats.poisson.cdf(k, mu), rel=1e-12)
+
+
+def test_tiny_theta_goes_to_point_mass():
+    assert S.pmf(0.0, 5.0, 1e-300) == pytest.approx(1.0, abs=1e-296)
+    assert S.sf(0.0, 5.0, 1e-300) == pytest.approx(1e-300 * math.log(5e300), rel=1e-13)
+
+
+# ----------------------------------------------------------------- quantiles
+@pytest.mark.parametrize("mu, theta", [(0.5, 2.0), (3.0, 0.3), (40.0, 5.0), (1e4, 20.0),
+                                       (2.0, INF), (1e6, 1e3), (5.0, 1e-4)])
+def test_ppf_isf_invert_cdf_sf(mu, theta):
+    m, s = mu, math.sqrt(mu + mu * mu / theta)
+    ks = sorted({max(0.0, math.floor(m + z * s)) for z in (-3, -1, -0.3, 0, 0.4, 1, 2.5, 6)})
+    for k in ks:
+        c = S.cdf(k, mu, theta)
+        if S.pmf(k, mu, theta) > 1e-12 * c:     # else cdf(k - 1) == cdf(k)
+            assert S.ppf(c, mu, theta) == k
+        s_ = S.sf(k, mu, theta)
+        if S.pmf(k, mu, theta) > 1e-12 * s_ and s_ > 0:
+            assert S.isf(s_, mu, theta) == k
+
+
+@settings(max_examples=300, deadline=None)
+@given(q=st.floats(1e-12, 1 - 1e-12), mu=st.floats(1e-3, 1e5), theta=st.floats(1e-2, 1e4))
+def test_ppf_is_smallest_k(q, mu, theta):
+    k = S.ppf(q, mu, theta)
+    assert k >= 0 and k == math.floor(k)
+    assert S.cdf(k, mu, theta) >= q
+    assert k == 0 or S.cdf(k - 1, mu, theta) < q
+    j = S.isf(q, mu, theta)
+    assert S.sf(j, mu, theta) <= q and (j == 0 or S.sf(j - 1, mu, theta) > q)
+
+
+# ---------------------------------------------------------------- properties
+@settings(max_examples=300, deadline=None)
+@given(k=st.integers(0, 10**6), mu=st.floats(1e-4, 1e6), theta=st.floats(1e-6, 1e12))
+def test_cdf_plus_sf_and_monotone(k, mu, theta):
+    k = float(k)
+    c, s = S.cdf(k, mu, theta), S.sf(k, mu, theta)
+    assert abs(c + s - 1.0) <= 1e-15 + 1e-13 * min(c, s)
+    assert S.cdf(k + 1, mu, theta) >= c
+    assert S.logcdf(k, mu, theta) <= 0.0 and S.logsf(k, mu, theta) <= 0.0
+
+
+@pytest.mark.parametrize("mu, theta", [(0.3, 0.05), (4.0, 2.0), (60.0, 1e8), (12.0, INF)])
+def test_pmf_sums_to_one(mu, theta):
+    total = math.fsum(S.pmf(float(k), mu, theta) for k in range(20000))
+    assert total == pytest.approx(1.0, abs=1e-13)
+
+
+# -------------------------------------------------------------- vs scipy
+def test_agrees_with_scipy_where_scipy_is_accurate():
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        mu = 10 ** rng.uniform(-2, 3)
+        theta = 10 ** rng.uniform(-1, 2)
+        k = float(rng.integers(0, int(3 * mu + 10)))
+        n, p = theta, theta / (theta + mu)
+        assert S.logpmf(k, mu, theta) == pytest.approx(scipy.stats.nbinom.logpmf(k, n, p), rel=1e-11, abs=1e-11)
+        assert S.cdf(k, mu, theta) == pytest.approx(scipy.stats.nbinom.cdf(k, n, p), rel=1e-11, abs=1e-14)
+
+
+def test_poisson_limit_beats_scipy():
+    """scipy is off by O(1) in log space here; mpmath says we are exact."""
+    k, mu, theta = 40.0, 10.0, 1e16
+    mp.mp.dps = 50
+    ref = float(40 * mp.log(10) - 10 - mp.loggamma(41))   # the Poisson limit
+    assert rel_err(S.logpmf(k, mu, theta), ref) < 1e-14
+    assert abs(scipy.stats.nbinom.logpmf(k, theta, theta / (theta + mu)) - ref) > 1e-6

@@ -1,0 +1,124 @@
+"""The ufunc layer: NumPy semantics, dtypes, threads, njit, float32 accuracy."""
+import math
+import tracemalloc
+
+import mpmath as mp
+import numba
+import numpy as np
+import pytest
+
+from nbnumba import _scalar as S
+from nbnumba import ufuncs as U
+
+NAMES = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"]
+
+
+@pytest.fixture(scope="module")
+def grid():
+    rng = np.random.default_rng(3)
+    k = rng.integers(0, 60, (50, 40))
+    mu = 10 ** rng.uniform(-2, 2, (50, 40))
+    theta = 10 ** rng.uniform(-1, 3, 40)
+    return k, mu, theta
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_matches_scalar_with_broadcasting(grid, name):
+    k, mu, theta = grid
+    got = getattr(U, name)(k, mu, theta)
+    f = getattr(S, name)
+    want = np.array([[f(float(k[i, j]), mu[i, j], theta[j]) for j in range(40)] for i in range(50)])
+    assert got.shape == (50, 40) and got.dtype == np.float64
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", ["ppf", "isf"])
+def test_quantiles_match_scalar(grid, name):
+    _, mu, theta = grid
+    q = np.linspace(0, 1, 40)
+    got = getattr(U, name)(q, mu, theta)
+    f = getattr(S, name)
+    want = np.array([[f(q[j], mu[i, j], theta[j]) for j in range(40)] for i in range(50)])
+    np.testing.assert_array_equal(got, want)
+
+
+def test_parallel_and_serial_agree(grid):
+    k, mu, theta = grid
+    big = np.tile(k, (20, 1)), np.tile(mu, (20, 1))
+    assert big[0].size >= U.PARALLEL_THRESHOLD
+    for name in ("logpmf", "cdf", "ppf"):
+        x = big[0] if name != "ppf" else np.linspace(0, 1, big[0].size).reshape(big[0].shape)
+        np.testing.assert_array_equal(getattr(U, name)(x, big[1], theta),
+                                      U.compiled(name)(x, big[1], theta))
+
+
+def test_dtypes_and_scalars():
+    assert U.logpmf(np.float32(3), np.float32(2), np.float32(1)).dtype == np.float32
+    assert U.logpmf(np.arange(3, dtype=np.float32), 2.0, 1.0).dtype == np.float32
+    assert U.logpmf(np.arange(3), np.float32(2), np.float32(1)).dtype == np.float64
+    assert U.logpmf(np.arange(3, dtype=np.int32), 2.0, 1.0).dtype == np.float64
+    assert isinstance(U.logpmf(3, 2.0, 1.0), float)
+    assert U.logpmf([0, 1], [2.0], 1).shape == (2,)
+
+
+def test_integer_counts_use_their_own_loop():
+    assert "ldd->d" in U.compiled("logpmf").types
+
+
+def test_out_argument(grid):
+    k, mu, theta = grid
+    out = np.empty(k.shape)
+    res = U.cdf(k, mu, theta, out=out)
+    assert res is out
+    np.testing.assert_array_equal(out, U.cdf(k, mu, theta))
+    big_out = np.empty((1000, 40))
+    U.logpmf(np.tile(k, (20, 1)), np.tile(mu, (20, 1)), theta, out=big_out)
+    np.testing.assert_array_equal(big_out, U.logpmf(np.tile(k, (20, 1)), np.tile(mu, (20, 1)), theta))
+
+
+def test_no_broadcast_copies():
+    X = np.zeros((2000, 500), dtype=np.int64)
+    theta = np.ones(500)
+    mu = np.ones((1, 500))
+    U.logpmf(X[:2], mu, theta)                       # compile outside the trace
+    tracemalloc.start()
+    out = U.logpmf(X, mu, theta)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert out.nbytes <= peak < 1.2 * out.nbytes
+
+
+def test_callable_from_njit():
+    @numba.njit
+    def total(k, mu, theta):
+        return U.logpmf(k, mu, theta).sum() + U.cdf(2.0, 1.0, 3.0)
+
+    k = np.arange(5.0)
+    want = U.logpmf(k, 1.5, 2.0).sum() + U.cdf(2.0, 1.0, 3.0)
+    assert total(k, 1.5, 2.0) == pytest.approx(want, rel=1e-15)
+
+
+def _ulps(got, exact):
+    """Distance in float32 ulps between got and the exact value."""
+    exact = float(exact)
+    ref = np.float32(exact)
+    spacing = np.spacing(np.abs(ref), dtype=np.float32)
+    return abs(float(got) - exact) / float(spacing)
+
+
+def test_float32_logpmf_within_2_ulp():
+    mp.mp.dps = 40
+    rng = np.random.default_rng(7)
+    n = 300
+    mu = (10 ** rng.uniform(-3, 3, n)).astype(np.float32)
+    theta = (10 ** rng.uniform(-2, 6, n)).astype(np.float32)
+    k = rng.integers(0, 300, n).astype(np.float32)
+    got = U.logpmf(k, mu, theta)
+    assert got.dtype == np.float32
+    worst = 0.0
+    for i in range(n):
+        K, M, T = (mp.mpf(float(v)) for v in (k[i], mu[i], theta[i]))
+        exact = (mp.loggamma(K + T) - mp.loggamma(T) - mp.loggamma(K + 1)
+                 + T * mp.log(T / (T + M)) + K * mp.log(M / (T + M)))
+        worst = max(worst, _ulps(got[i], exact))
+    assert worst <= 2.0
