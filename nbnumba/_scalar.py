@@ -19,7 +19,7 @@ from ._special import (FACTORIAL, LN_SQRT_2PI, beta_frac, jit, log1mexp,
 
 NAN = math.nan
 INF = math.inf
-SMALL_K = 16        # log-pmf by a short product up to this count
+SMALL_K = 32        # log-pmf by a short product up to this count
 SUM_K = 64          # cdf by direct summation up to this count
 MAXITER = 1000000   # bound on every loop: NaN rather than a hang
 LOG_09 = -0.10536051565782628   # log(0.9)
@@ -32,33 +32,39 @@ def _invalid(mu, theta):
 
 @jit
 def _log_p0(mu, theta):
-    """log pmf(0) = theta log p, for mu > 0, theta > 0."""
-    if theta == INF:
-        return -mu
+    """log pmf(0) = theta log p = -theta log1p(x), for mu > 0, theta > 0."""
     x = mu / theta
-    if x <= 1.0:
-        return -theta * math.log1p(x)
-    y = theta / mu
-    if y < 1e-300:
-        return theta * (math.log(theta) - math.log(mu))
-    return theta * (math.log(y) - math.log1p(y))
+    u = 1.0 + x
+    if u == 1.0:        # x < eps / 2, theta = inf included: -mu is exact
+        return -mu
+    if u < 1e300:
+        # theta log1p(x) = mu log(u) / (u - 1): the rounding of u cancels
+        # between log(u) and u - 1 (Goldberg), a few ulp with one log call.
+        return -mu * (math.log(u) / (u - 1.0))
+    return theta * (math.log(theta) - math.log(mu))
 
 
 @jit
 def _logpmf_pos(k, mu, theta):
-    """log pmf(k) for integer k >= 1, mu > 0, theta > 0."""
+    """log pmf(k) for integer k >= 0, mu > 0, theta > 0."""
     x = mu / theta
-    p = 1.0 / (1.0 + x)
-    if k <= SMALL_K and 1e-15 <= min(mu, theta) <= 1e15:
-        # pmf(k) = p**theta * prod_{j<k} (a + j q) / k!: each factor is
-        # theta-free in the Poisson limit, so nothing cancels there; the
-        # bounds on min(mu, theta) keep the product within range.
-        a = mu * p
-        q = x * p
-        prod = a
+    u = 1.0 + x
+    p = 1.0 / u
+    if k <= SMALL_K and mu <= 1e9 and mu * p >= 1e-9:
+        # pmf(k) = p**theta prod_{j<k} (mu + j x) p / k!: no factor depends
+        # on theta alone, so nothing cancels in the Poisson limit. Each
+        # factor is a mean of mu and j, weights p and 1 - p, so the bounds
+        # keep the product within range. One log gives p**theta (see
+        # _log_p0).
+        t0 = -mu if u == 1.0 else -mu * (math.log(u) / (u - 1.0))
+        if k == 0.0:
+            return t0
+        prod = mu * p
         for j in range(1, int(k)):
-            prod *= a + j * q
-        return _log_p0(mu, theta) + math.log(prod / FACTORIAL[int(k)])
+            prod *= (mu + j * x) * p
+        return t0 + math.log(prod / FACTORIAL[int(k)])
+    if k == 0.0:
+        return _log_p0(mu, theta)
     # Loader's saddle point: with n = k + theta,
     # log pmf = -bd0(theta, n p) - bd0(k, n q) - log(2 pi k n / theta) / 2
     #           + s(n) - s(theta) - s(k)
@@ -97,8 +103,6 @@ def logpmf(k, mu, theta):
         return -INF
     if mu == 0.0 or theta == 0.0:
         return 0.0 if k == 0.0 else -INF
-    if k == 0.0:
-        return _log_p0(mu, theta)
     return _logpmf_pos(k, mu, theta)
 
 

@@ -26,8 +26,8 @@ _STIRLERR_INT = np.array([
     0.01189670994589177, 0.010411265261972096, 0.009255462182712733,
 ])
 
-# n! for n = 0..18: exact in float64 (18! < 2**53).
-FACTORIAL = np.array([float(math.factorial(n)) for n in range(19)])
+# n! for n = 0..32, correctly rounded (exact up to 18! < 2**53).
+FACTORIAL = np.array([float(math.factorial(n)) for n in range(33)])
 
 
 @jit
