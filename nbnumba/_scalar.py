@@ -381,3 +381,51 @@ def isf(q, mu, theta):
     if mu == 0.0 or theta == 0.0:
         return 0.0
     return _search(q, mu, theta, True)
+
+
+# ------------------------------------------------------------- summaries
+
+@jit
+def entropy(mu, theta):
+    """Shannon entropy in nats, -sum_k pmf(k) log pmf(k).
+
+    Summed outwards from the mode (anchored on the exact log-pmf there,
+    then the pmf recurrence) until the terms no longer count. NaN if more
+    than ``MAXITER`` terms would be needed (variance beyond ~1e10).
+    """
+    if _invalid(mu, theta):
+        return NAN
+    if mu == 0.0 or theta == 0.0:
+        return 0.0
+    x = mu / theta
+    p = 1.0 / (1.0 + x)
+    a = mu * p
+    q = x * p
+    mode = max(0.0, math.floor(mu - x)) if theta > 1.0 else 0.0
+    lp_mode = _logpmf_pos(mode, mu, theta)
+    pm = math.exp(lp_mode)
+    h = -pm * lp_mode
+    # upwards: pmf(j + 1) = pmf(j) (a + j q) / (j + 1)
+    lp = lp_mode
+    j = mode
+    for _ in range(MAXITER):
+        lp += math.log((a + j * q) / (j + 1.0))
+        j += 1.0
+        t = -math.exp(lp) * lp
+        h += t
+        if t < 1e-17 * h:
+            break
+    else:
+        return NAN
+    lp = lp_mode
+    j = mode
+    while j > 0.0:
+        lp -= math.log((a + (j - 1.0) * q) / j)
+        j -= 1.0
+        t = -math.exp(lp) * lp
+        h += t
+        if t < 1e-17 * h:
+            break
+        if mode - j > MAXITER:
+            return NAN
+    return h
