@@ -231,17 +231,27 @@ class nbinom_frozen:
 
     def rvs(self, size=None, random_state=None):
         """Random variates (int64), NumPy's generator, scipy's random_state rules."""
-        rng = _random_state(random_state)
         mu, theta = self._broadcast()
         shape = mu.shape if size is None else ((size,) if np.isscalar(size) else tuple(size))
-        mu, theta = np.broadcast_to(mu, shape), np.broadcast_to(theta, shape)
-        finite = np.isfinite(theta) & (theta > 0) & (mu > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lam = rng.gamma(np.where(finite, theta, 1.0), np.where(finite, mu / theta, 1.0))
-        lam = np.where(finite, lam, np.where(np.isinf(theta), mu, 0.0))
-        draws = np.asarray(rng.poisson(np.where(np.isfinite(lam), lam, 0.0)), dtype=np.int64)
+        draws = gamma_poisson(mu, theta, shape, _random_state(random_state)).astype(np.int64)
         draws = draws + np.asarray(self.loc, dtype=np.int64)
         return draws[()] if size is None and draws.ndim == 0 else draws
+
+
+def gamma_poisson(mu, theta, shape, rng):
+    """NB(mu, theta) draws as Poisson(Gamma(theta, scale=mu/theta)), float64.
+
+    theta = inf draws Poisson(mu); mu = 0 or theta = 0 give 0; invalid
+    parameters give NaN. No clamp on the Gamma draws (scvi clamps at 1e8).
+    """
+    mu, theta = np.broadcast_to(mu, shape), np.broadcast_to(theta, shape)
+    finite = np.isfinite(theta) & (theta > 0) & (mu > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = rng.gamma(np.where(finite, theta, 1.0), np.where(finite, mu / theta, 1.0))
+        lam = np.where(finite, lam, np.where(np.isinf(theta), mu, 0.0))
+    ok = np.isfinite(lam) & (lam >= 0)
+    draws = np.asarray(rng.poisson(np.where(ok, lam, 0.0)), dtype=np.float64)
+    return np.where(ok & (mu >= 0) & (theta >= 0), draws, np.nan)
 
 
 class nbinom_gen:
