@@ -21,18 +21,7 @@ import scipy.stats
 
 import nbnumba
 from nbnumba import ufuncs
-
-
-def counts_matrix(cells, genes, seed=0):
-    """Synthetic single-cell counts: lognormal gene means, cell size factors,
-    theta from a mean-dispersion trend, NB draws (NumPy's Gamma-Poisson)."""
-    rng = np.random.default_rng(seed)
-    gene_mean = np.exp(rng.normal(-1.0, 1.6, genes))
-    size = np.exp(rng.normal(0.0, 0.4, (cells, 1)))
-    mu = size * gene_mean
-    theta = 1.0 / (0.05 + 0.4 / np.sqrt(gene_mean)) * np.exp(rng.normal(0, 0.3, genes))
-    X = rng.poisson(rng.gamma(theta, mu / theta))
-    return X, mu, theta
+from nbnumba._demo import counts_matrix
 
 
 def best(f, repeat):

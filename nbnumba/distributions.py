@@ -193,6 +193,11 @@ class NegativeBinomial:
         """
         value = np.asarray(value)
         res = np.asarray(ufuncs.logpmf(value, self.mu, self.theta))
+        # off the support the kernel gives -inf: one reduction spares the
+        # full support check on the common path
+        low = res.min() if res.size else 0.0
+        if not (low == -np.inf or np.isnan(low) or self._validate_args):
+            return res
         outside = ~self.support.check(value)
         if np.any(outside):
             if self._validate_args:

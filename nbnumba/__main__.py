@@ -1,0 +1,108 @@
+"""``python -m nbnumba``: environment report and a demonstration with self-checks.
+
+Evaluates the log-likelihood, p-values and quantiles of a synthetic
+single-cell counts matrix with nbnumba and with scipy.stats.nbinom, prints
+both timings, checks that they agree (and, in the Poisson limit, that
+nbnumba matches the exact Poisson value where scipy does not), draws
+samples, and exits with status 1 if any check fails. ``--json`` prints the
+same report as JSON.
+"""
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+
+import numba
+import numpy as np
+import scipy
+import scipy.stats
+
+import nbnumba
+from nbnumba import ufuncs
+from nbnumba._demo import counts_matrix
+
+
+def _timed(f):
+    t = time.perf_counter()
+    out = f()
+    return out, time.perf_counter() - t
+
+
+def _cuda_status():
+    try:
+        from numba import cuda
+        return "available" if cuda.is_available() else "no CUDA device or driver"
+    except Exception as e:                      # a broken CUDA install must not stop the demo
+        return f"unavailable ({type(e).__name__})"
+
+
+def run(cells, genes):
+    report = {"versions": {"nbnumba": nbnumba.__version__, "numpy": np.__version__,
+                           "scipy": scipy.__version__, "numba": numba.__version__,
+                           "python": platform.python_version()},
+              "threads": numba.get_num_threads(), "cuda": _cuda_status(), "checks": {}}
+    X, mu, theta = counts_matrix(cells, genes)
+    n, p = theta, theta / (theta + mu)
+    # compile (or load from the cache) the serial and parallel kernels first
+    rows = -(-ufuncs.PARALLEL_THRESHOLD // genes)
+    for f in (ufuncs.logpmf, ufuncs.sf):
+        f(X[:1], mu[:1], theta)
+        f(X[:rows], mu[:rows], theta)
+    report["matrix"] = {"shape": list(X.shape), "zeros": float(np.mean(X == 0))}
+    timings = {}
+    ll, timings["logpmf nbnumba"] = _timed(lambda: ufuncs.logpmf(X, mu, theta))
+    ll_sp, timings["logpmf scipy"] = _timed(lambda: scipy.stats.nbinom.logpmf(X, n, p))
+    pv, timings["sf nbnumba"] = _timed(lambda: ufuncs.sf(X - 1, mu, theta))
+    pv_sp, timings["sf scipy"] = _timed(lambda: scipy.stats.nbinom.sf(X - 1, n, p))
+    sample, timings["sample nbnumba"] = _timed(
+        lambda: nbnumba.nbinom(mu=mu, theta=theta).rvs(random_state=1))
+    report["timings_s"] = timings
+    report["threading_layer"] = numba.threading_layer()
+    report["log_likelihood"] = math.fsum(ll.ravel())
+    checks = report["checks"]
+    checks["logpmf agrees with scipy (rtol 1e-9)"] = bool(np.allclose(ll, ll_sp, rtol=1e-9, atol=0))
+    checks["p-values agree with scipy (rtol 1e-9)"] = bool(np.allclose(pv, pv_sp, rtol=1e-9, atol=1e-300))
+    k, m = 40.0, 10.0
+    exact = k * math.log(m) - m - math.lgamma(k + 1)
+    ours = float(nbnumba.logpmf(k, m, 1e16))
+    theirs = float(scipy.stats.nbinom.logpmf(k, 1e16, 1e16 / (1e16 + m)))
+    report["poisson_limit"] = {"exact": exact, "nbnumba": ours, "scipy": theirs}
+    checks["Poisson limit exact (1e-13)"] = abs(ours - exact) <= 1e-13 * abs(exact)
+    z = (sample.mean() - mu.mean()) / math.sqrt((mu + mu ** 2 / theta).sum() / X.size ** 2)
+    checks["sample mean within 5 sigma"] = bool(abs(z) < 5)
+    return report
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m nbnumba", description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=2000, help="cells (x 1000 genes), default 2000")
+    ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = ap.parse_args(argv)
+    report = run(args.size, 1000)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        v = report["versions"]
+        print(", ".join(f"{k} {x}" for k, x in v.items()))
+        print(f"threads: {report['threads']} ({report['threading_layer']}), CUDA: {report['cuda']}")
+        shape, zeros = report["matrix"]["shape"], report["matrix"]["zeros"]
+        print(f"\ncounts matrix {shape[0]} cells x {shape[1]} genes, {zeros:.0%} zeros")
+        t = report["timings_s"]
+        for what in ("logpmf", "sf"):
+            a, b = t[f"{what} nbnumba"], t[f"{what} scipy"]
+            print(f"  {what:7s} nbnumba {a * 1e3:8.1f} ms   scipy {b * 1e3:8.1f} ms   ({b / a:.1f}x)")
+        print(f"  sample  nbnumba {t['sample nbnumba'] * 1e3:8.1f} ms")
+        print(f"  total log-likelihood: {report['log_likelihood']:.10g}")
+        pl = report["poisson_limit"]
+        print(f"\nPoisson limit, log pmf(40; mu=10, theta=1e16): exact {pl['exact']:.15g}, "
+              f"nbnumba {pl['nbnumba']:.15g}, scipy {pl['scipy']:.15g}")
+        print("\nself-checks:")
+        for name, ok in report["checks"].items():
+            print(f"  [{'ok' if ok else 'FAILED'}] {name}")
+    return 0 if all(report["checks"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
