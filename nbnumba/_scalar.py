@@ -255,49 +255,80 @@ def _use_forward(k, t0):
 
 
 @jit
+def _small_cdf(k, mu, theta):
+    """cdf(k) by the forward sum where that is cheap and accurate, else -1.
+
+    Short sums (k <= SUM_K, pmf(0) not tiny) are exact to a few ulp; the
+    callers use them where their own result stays well conditioned.
+    """
+    t0 = _log_p0(mu, theta)
+    if _use_forward(k, t0):
+        return _forward(mu, theta, t0, k, INF)[1]
+    return -1.0
+
+
+@jit
+def _special_k(k, mu, theta):
+    """0 for an ordinary (k, mu, theta), else a code for the edge cases."""
+    if math.isnan(k) or _invalid(mu, theta):
+        return 1        # NaN
+    if k < 0.0:
+        return 2        # below the support
+    if k == INF or mu == 0.0 or theta == 0.0:
+        return 3        # above all the mass
+    return 0
+
+
+@jit
 def logcdf(k, mu, theta):
     """Log of the cumulative distribution function P(X <= k)."""
-    if math.isnan(k) or _invalid(mu, theta):
-        return NAN
-    if k < 0.0:
-        return -INF
-    if k == INF or mu == 0.0 or theta == 0.0:
-        return 0.0
-    return _log_cdf(math.floor(k), mu, theta)
+    s = _special_k(k, mu, theta)
+    if s:
+        return NAN if s == 1 else (-INF if s == 2 else 0.0)
+    k = math.floor(k)
+    c = _small_cdf(k, mu, theta)
+    if 0.0 < c < 0.9:
+        return math.log(c)
+    return _log_cdf(k, mu, theta)
 
 
 @jit
 def cdf(k, mu, theta):
     """Cumulative distribution function P(X <= k)."""
-    if math.isnan(k) or _invalid(mu, theta):
-        return NAN
-    if k < 0.0:
-        return 0.0
-    if k == INF or mu == 0.0 or theta == 0.0:
-        return 1.0
+    s = _special_k(k, mu, theta)
+    if s:
+        return NAN if s == 1 else (0.0 if s == 2 else 1.0)
     k = math.floor(k)
-    t0 = _log_p0(mu, theta)
-    if _use_forward(k, t0):
-        return _forward(mu, theta, t0, k, INF)[1]
+    c = _small_cdf(k, mu, theta)
+    if c >= 0.0:
+        return c
     return math.exp(_log_cdf(k, mu, theta))
 
 
 @jit
 def logsf(k, mu, theta):
     """Log of the survival function P(X > k)."""
-    if math.isnan(k) or _invalid(mu, theta):
-        return NAN
-    if k < 0.0:
-        return 0.0
-    if k == INF or mu == 0.0 or theta == 0.0:
-        return -INF
-    return _log_sf(math.floor(k), mu, theta)
+    s = _special_k(k, mu, theta)
+    if s:
+        return NAN if s == 1 else (0.0 if s == 2 else -INF)
+    k = math.floor(k)
+    c = _small_cdf(k, mu, theta)
+    if 0.0 <= c < 0.9:
+        return math.log1p(-c)
+    return _log_sf(k, mu, theta)
 
 
 @jit
 def sf(k, mu, theta):
     """Survival function P(X > k)."""
-    return math.exp(logsf(k, mu, theta))
+    s = _special_k(k, mu, theta)
+    if s:
+        return NAN if s == 1 else (1.0 if s == 2 else 0.0)
+    k = math.floor(k)
+    c = _small_cdf(k, mu, theta)
+    if 0.0 <= c < 0.9:
+        return 1.0 - c
+    return math.exp(_log_sf(k, mu, theta))
 
 
 # ------------------------------------------------------------ quantiles

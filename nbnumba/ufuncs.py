@@ -4,16 +4,19 @@
 ``isf`` take ``(q, mu, theta)``. They broadcast, accept ``out=``, return
 float32 for float32 inputs and float64 otherwise, take integer ``k`` arrays
 without converting them, and run on all cores above
-``PARALLEL_THRESHOLD`` elements. Each is also callable from a user's
-``@numba.njit`` function (on scalars or arrays).
+``PARALLEL_THRESHOLD`` elements (a ``prange`` kernel over broadcast views up
+to 2-D, Numba's parallel ufunc beyond). Each is also callable from a user's
+``@numba.njit`` function (on scalars or arrays), where it is the serial
+ufunc ``compiled(name)``.
 
 The ufuncs are compiled on first use and cached on disk, so that
 ``import nbnumba`` stays cheap.
 """
 import functools
 
+import numba
 import numpy as np
-from numba import vectorize
+from numba import njit, prange, vectorize
 from numba.extending import overload
 
 from . import _scalar
@@ -77,15 +80,79 @@ def compiled(name, parallel=False):
     return vectorize(SIGNATURES, target=target, cache=True)(_KERNELS[name])
 
 
-def _shape(args):
-    return np.broadcast_shapes(*(np.shape(a) for a in args))
+_CODES = {name: i for i, name in enumerate(__all__)}
+_FAST_K = (np.int64, np.int32, np.float64, np.float32)
+_FAST_PARAM = (np.float64, np.float32)
+
+
+@njit(parallel=True, cache=True)
+def _apply2d(code, x, mu, theta, out):
+    """out = f(x, mu, theta) over 2-D (broadcast) views, f chosen by code.
+
+    A literal code compiles one specialization per function (cached), with
+    the scalar function inlined: faster than Numba's parallel ufunc loop.
+    Tiles of a row and up to 4096 columns spread 1-row inputs over threads.
+    """
+    numba.literally(code)
+    n0, n1 = out.shape
+    nb = (n1 + 4095) // 4096
+    for t in prange(n0 * nb):
+        i = t // nb
+        for j in range((t % nb) * 4096, min((t % nb + 1) * 4096, n1)):
+            k, m, th = np.float64(x[i, j]), np.float64(mu[i, j]), np.float64(theta[i, j])
+            if code == 0:
+                r = _scalar.logpmf(k, m, th)
+            elif code == 1:
+                r = _scalar.pmf(k, m, th)
+            elif code == 2:
+                r = _scalar.cdf(k, m, th)
+            elif code == 3:
+                r = _scalar.logcdf(k, m, th)
+            elif code == 4:
+                r = _scalar.sf(k, m, th)
+            elif code == 5:
+                r = _scalar.logsf(k, m, th)
+            elif code == 6:
+                r = _scalar.ppf(k, m, th)
+            else:
+                r = _scalar.isf(k, m, th)
+            out[i, j] = r
+
+
+def _parallel(name, args, shape, out):
+    """Run a large call through _apply2d; None where it does not apply
+    (more than 2 dimensions, other dtypes, an `out` it cannot fill)."""
+    if len(shape) > 2:
+        return None
+    arrays = [np.asarray(a) for a in args]
+    if arrays[0].dtype not in _FAST_K or any(a.dtype not in _FAST_PARAM for a in arrays[1:]):
+        return None
+    # NumPy's rule for these loops: float32 only if every non-Python-scalar
+    # input is float32 (Python floats are weak); integer counts go to float64.
+    strong = [a.dtype for a, raw in zip(arrays, args) if not isinstance(raw, (int, float))]
+    dtype = np.float32 if strong and all(d == np.float32 for d in strong) else np.float64
+    shape2 = (1,) * (2 - len(shape)) + tuple(shape)
+    if out is None:
+        res = np.empty(shape2, dtype)
+    elif out.shape == tuple(shape) and out.dtype == dtype and out.flags.c_contiguous:
+        res = out.reshape(shape2)
+    else:
+        return None
+    views = [np.broadcast_to(a, shape).reshape(shape2) for a in arrays]
+    _apply2d(_CODES[name], *views, res)
+    return out if out is not None else res.reshape(shape)
 
 
 def _make(name, argname, doc):
     def ufunc(x, mu, theta, out=None):
-        shape = _shape((x, mu, theta))
-        n = int(np.prod(shape)) if shape else 1
-        f = compiled(name, n >= PARALLEL_THRESHOLD)
+        shape = np.broadcast_shapes(np.shape(x), np.shape(mu), np.shape(theta))
+        if int(np.prod(shape)) >= PARALLEL_THRESHOLD:
+            res = _parallel(name, (x, mu, theta), shape, out)
+            if res is not None:
+                return res
+            f = compiled(name, True)
+        else:
+            f = compiled(name)
         if out is None:
             return f(x, mu, theta)
         return f(x, mu, theta, out=out)
