@@ -20,8 +20,8 @@ import warnings
 import numpy as np
 import scipy.special as sc
 
-from . import _params, ufuncs
-from .stats import _random_state, gamma_poisson, nbinom_frozen
+from . import _params, sampling, ufuncs
+from .stats import nbinom_frozen
 
 __all__ = ["NegativeBinomial", "constraints"]
 
@@ -122,7 +122,8 @@ class NegativeBinomial:
                 if value is not None and name in _GIVEN_CONSTRAINTS:
                     self._check(name, value, _GIVEN_CONSTRAINTS[name])
         mu, theta = _params.convert(**given)
-        self.mu, self.theta = np.broadcast_arrays(mu, theta)
+        shape = np.broadcast_shapes(mu.shape, theta.shape)
+        self.mu, self.theta = np.broadcast_to(mu, shape), np.broadcast_to(theta, shape)
         if self._validate_args:
             for name, c in self.arg_constraints.items():
                 self._check(name, getattr(self, name), c)
@@ -230,14 +231,13 @@ class NegativeBinomial:
     def sample(self, sample_shape=(), random_state=None):
         """Draws of shape ``sample_shape + batch_shape``, as floats (like scvi).
 
-        Gamma(theta, rate theta / mu) then Poisson, with no clamp.
-        ``random_state``: None (NumPy's global state), an int, a Generator
-        or a RandomState.
+        Gamma(theta, rate theta / mu) then Poisson, exact, with no clamp, from
+        nbnumba's counter-based sampler; NaN for invalid parameters.
+        ``random_state``: None (NumPy's global state), an int, a SeedSequence,
+        a Generator or a RandomState.
         """
-        shape = tuple(int(n) for n in np.atleast_1d(np.asarray(sample_shape, dtype=np.int64)))
-        draws = gamma_poisson(self.mu, self.theta, shape + self.batch_shape,
-                              _random_state(random_state))
-        return draws.astype(self.mu.dtype, copy=False)
+        shape = sampling._shape(sample_shape, ()) + self.batch_shape
+        return sampling.draw(self.mu, self.theta, shape, random_state, self.mu.dtype)
 
     def sample_n(self, n):
         return self.sample((n,))

@@ -19,7 +19,7 @@ from math import comb
 import numpy as np
 from numba import vectorize
 
-from . import _params, _scalar, ufuncs
+from . import _params, _scalar, sampling, ufuncs
 
 __all__ = ["nbinom"]
 
@@ -64,18 +64,6 @@ def _parameters(args, kwds):
     if np.any(loc):
         out["loc"] = loc
     return mu, theta, loc, (), out
-
-
-def _random_state(random_state):
-    """scipy's rules: None -> NumPy's global RandomState, int -> a new one."""
-    if random_state is None:
-        return np.random         # its functions draw from the global RandomState
-    if isinstance(random_state, (int, np.integer)):
-        return np.random.RandomState(random_state)
-    if isinstance(random_state, (np.random.Generator, np.random.RandomState)):
-        return random_state
-    raise ValueError(f"random_state must be None, an int, a Generator or a RandomState; "
-                     f"got {random_state!r}")
 
 
 class nbinom_frozen:
@@ -132,8 +120,9 @@ class nbinom_frozen:
         return self._unshift(ufuncs.isf(q, self.mu, self.theta))
 
     # ------------------------------------------------------------ summaries
-    def _broadcast(self, *arrays):
-        return np.broadcast_arrays(self.mu, self.theta, *arrays)
+    def _broadcast(self):
+        shape = np.broadcast_shapes(np.shape(self.mu), np.shape(self.theta))
+        return np.broadcast_to(self.mu, shape), np.broadcast_to(self.theta, shape)
 
     def _moments_mu_theta(self):
         mu, theta = self._broadcast()
@@ -230,28 +219,14 @@ class nbinom_frozen:
         return float(total)
 
     def rvs(self, size=None, random_state=None):
-        """Random variates (int64), NumPy's generator, scipy's random_state rules."""
+        """Random variates (int64) from nbnumba's counter-based sampler.
+
+        ``random_state`` as in scipy (None, int, Generator, RandomState) or a
+        SeedSequence; invalid parameters raise ValueError, as in scipy.
+        """
         mu, theta = self._broadcast()
-        shape = mu.shape if size is None else ((size,) if np.isscalar(size) else tuple(size))
-        draws = gamma_poisson(mu, theta, shape, _random_state(random_state)).astype(np.int64)
-        draws = draws + np.asarray(self.loc, dtype=np.int64)
-        return draws[()] if size is None and draws.ndim == 0 else draws
-
-
-def gamma_poisson(mu, theta, shape, rng):
-    """NB(mu, theta) draws as Poisson(Gamma(theta, scale=mu/theta)), float64.
-
-    theta = inf draws Poisson(mu); mu = 0 or theta = 0 give 0; invalid
-    parameters give NaN. No clamp on the Gamma draws (scvi clamps at 1e8).
-    """
-    mu, theta = np.broadcast_to(mu, shape), np.broadcast_to(theta, shape)
-    finite = np.isfinite(theta) & (theta > 0) & (mu > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lam = rng.gamma(np.where(finite, theta, 1.0), np.where(finite, mu / theta, 1.0))
-        lam = np.where(finite, lam, np.where(np.isinf(theta), mu, 0.0))
-    ok = np.isfinite(lam) & (lam >= 0)
-    draws = np.asarray(rng.poisson(np.where(ok, lam, 0.0)), dtype=np.float64)
-    return np.where(ok & (mu >= 0) & (theta >= 0), draws, np.nan)
+        draws = sampling.rvs(mu, theta, size=size, random_state=random_state)
+        return draws + np.asarray(self.loc, dtype=np.int64) if np.any(self.loc) else draws
 
 
 class nbinom_gen:
