@@ -64,7 +64,7 @@ def draw(mu, theta, shape, random_state, dtype, offset=0):
     views = [np.broadcast_to(a, shape).reshape(shape2) for a in (mu, theta)]
     out = np.empty(shape2, dtype)
     if out.size:
-        _sample2d(views[0], views[1], k0, k1, np.uint64(offset), out)
+        _sample2d(views[0], views[1], k0, k1, np.int64(offset), out)
     return out.reshape(shape)
 
 

@@ -7,7 +7,9 @@ without converting them, and run on all cores above
 ``PARALLEL_THRESHOLD`` elements (a ``prange`` kernel over broadcast views up
 to 2-D, Numba's parallel ufunc beyond). Each is also callable from a user's
 ``@numba.njit`` function (on scalars or arrays), where it is the serial
-ufunc ``compiled(name)``.
+ufunc ``compiled(name)``. Inputs exposing ``__cuda_array_interface__``
+(numba device arrays, CuPy, torch CUDA tensors) run on the GPU through
+:mod:`nbnumba.gpu`, without copies.
 
 The ufuncs are compiled on first use and cached on disk, so that
 ``import nbnumba`` stays cheap.
@@ -143,8 +145,16 @@ def _parallel(name, args, shape, out):
     return out if out is not None else res.reshape(shape)
 
 
+def on_device(a):
+    """Whether a is a GPU array (CUDA array interface, or the CUDA simulator's)."""
+    return hasattr(a, "__cuda_array_interface__") or hasattr(a, "__cuda_ndarray__")
+
+
 def _make(name, argname, doc):
     def ufunc(x, mu, theta, out=None):
+        if any(on_device(a) for a in (x, mu, theta, out)):
+            from . import gpu
+            return getattr(gpu, name)(x, mu, theta, out=out)
         shape = np.broadcast_shapes(np.shape(x), np.shape(mu), np.shape(theta))
         if int(np.prod(shape)) >= PARALLEL_THRESHOLD:
             res = _parallel(name, (x, mu, theta), shape, out)
