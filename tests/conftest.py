@@ -3,6 +3,11 @@ import math
 import os
 
 import pytest
+from hypothesis import settings
+
+# The same examples on every run, so that CI is reproducible.
+settings.register_profile("nbnumba", derandomize=True)
+settings.load_profile("nbnumba")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
