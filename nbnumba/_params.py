@@ -21,10 +21,18 @@ PARAMETERIZATIONS = (("mu", "theta"), ("total_count", "probs"),
                      ("total_count", "logits"))
 
 
+def is_dask(a):
+    """Whether a is a Dask array (kept lazy everywhere)."""
+    return type(a).__module__.startswith("dask.")
+
+
 def as_float(*arrays):
-    """Convert to floating arrays of one common dtype (float32 or float64)."""
-    arrays = [np.asarray(a) for a in arrays]
-    dtype = np.result_type(*arrays, np.float32)
+    """Convert to floating arrays of one common dtype (float32 or float64).
+
+    NumPy arrays, scalars and anything np.asarray takes; Dask arrays stay lazy.
+    """
+    arrays = [a if is_dask(a) else np.asarray(a) for a in arrays]
+    dtype = np.result_type(*[a.dtype for a in arrays], np.float32)
     if dtype not in (np.float32, np.float64):
         dtype = np.float64
     return [a.astype(dtype, copy=False) for a in arrays]

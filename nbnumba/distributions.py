@@ -37,12 +37,17 @@ class _Constraint:
         return f"{type(self).__name__}({args})"
 
 
+def _array(value):
+    """value as an array; Dask arrays stay lazy."""
+    return value if _params.is_dask(value) else np.asarray(value)
+
+
 class GreaterThanEq(_Constraint):
     def __init__(self, lower_bound):
         self.lower_bound = lower_bound
 
     def check(self, value):
-        return np.asarray(value) >= self.lower_bound
+        return _array(value) >= self.lower_bound
 
 
 class IntegerGreaterThan(_Constraint):
@@ -50,7 +55,7 @@ class IntegerGreaterThan(_Constraint):
         self.lower_bound = lower_bound
 
     def check(self, value):
-        value = np.asarray(value)
+        value = _array(value)
         return (value % 1 == 0) & (value >= self.lower_bound)
 
 
@@ -60,13 +65,13 @@ class HalfOpenInterval(_Constraint):
         self.upper_bound = upper_bound
 
     def check(self, value):
-        value = np.asarray(value)
+        value = _array(value)
         return (value >= self.lower_bound) & (value < self.upper_bound)
 
 
 class Real(_Constraint):
     def check(self, value):
-        value = np.asarray(value)
+        value = _array(value)
         return value == value
 
 
@@ -120,7 +125,7 @@ class NegativeBinomial:
         if self._validate_args:
             for name, value in given.items():
                 if value is not None and name in _GIVEN_CONSTRAINTS:
-                    self._check(name, value, _GIVEN_CONSTRAINTS[name])
+                    self._check(name, value, _GIVEN_CONSTRAINTS[name])   # computes Dask input
         mu, theta = _params.convert(**given)
         shape = np.broadcast_shapes(mu.shape, theta.shape)
         self.mu, self.theta = np.broadcast_to(mu, shape), np.broadcast_to(theta, shape)
@@ -192,6 +197,10 @@ class NegativeBinomial:
         continuous extension through log-gamma, as scvi-tools does, and
         warns when ``validate_args`` is on.
         """
+        if any(_params.is_dask(a) for a in (value, self.mu, self.theta)):
+            # lazily, without the support warning (it would need a compute)
+            res = ufuncs.logpmf(value, self.mu, self.theta)
+            return np.where(self.support.check(value), res, self._continuous_log_prob(value))
         value = np.asarray(value)
         res = np.asarray(ufuncs.logpmf(value, self.mu, self.theta))
         # off the support the kernel gives -inf: one reduction spares the

@@ -11,15 +11,15 @@ from . import _params, _random
 
 
 @njit(parallel=True, cache=True)
-def _sample2d(mu, theta, k0, k1, offset, out):
-    """out[i, j] = NB draw number offset + i * n1 + j, in tiles of 4096."""
+def _sample2d(mu, theta, k0, k1, offset, stride, out):
+    """out[i, j] = NB draw number offset + i * stride + j, in tiles of 4096."""
     n0, n1 = out.shape
     nb = (n1 + 4095) // 4096
     for t in prange(n0 * nb):
         i = t // nb
         for j in range((t % nb) * 4096, min((t % nb + 1) * 4096, n1)):
             out[i, j] = _random.nb_variate(np.float64(mu[i, j]), np.float64(theta[i, j]),
-                                           k0, k1, offset + i * n1 + j)
+                                           k0, k1, offset + i * stride + j)
 
 
 def key(random_state):
@@ -51,21 +51,35 @@ def _shape(size, default):
     return tuple(int(n) for n in np.atleast_1d(np.asarray(size, dtype=np.int64)))
 
 
-def draw(mu, theta, shape, random_state, dtype, offset=0):
+def draw(mu, theta, shape, random_state, dtype, offset=0, stride=None):
     """NB(mu, theta) draws of ``shape`` (parameters broadcast to it) as ``dtype``.
 
-    Floating dtypes give NaN for invalid parameters; ``offset`` shifts the
-    draw numbers (a block of a larger array gets the draws of its place).
+    Floating dtypes give NaN for invalid parameters. A 2-D block of a larger
+    2-D array gets the draws of its place with ``offset`` (the number of its
+    first element) and ``stride`` (the row length of the larger array).
+    ``random_state`` may also be a key (a pair of uint64) from :func:`key`.
     """
-    k0, k1 = key(random_state)
+    k0, k1 = random_state if isinstance(random_state, tuple) else key(random_state)
     shape = tuple(shape)
+    if _params.is_dask(mu) or _params.is_dask(theta):
+        from . import _dask
+        return _dask.draw(mu, theta, shape, (k0, k1), dtype)
     shape2 = ((1,) * (2 - len(shape)) + shape if len(shape) <= 2
               else (int(np.prod(shape[:-1])), shape[-1]))
     views = [np.broadcast_to(a, shape).reshape(shape2) for a in (mu, theta)]
     out = np.empty(shape2, dtype)
     if out.size:
-        _sample2d(views[0], views[1], k0, k1, np.int64(offset), out)
+        _sample2d(views[0], views[1], k0, k1, np.int64(offset),
+                  np.int64(shape2[1] if stride is None else stride), out)
     return out.reshape(shape)
+
+
+def check_domain(mu, theta):
+    """Raise ValueError, as scipy's rvs does, for invalid parameters."""
+    with np.errstate(invalid="ignore"):
+        ok = (mu >= 0) & (theta >= 0) & (mu < np.inf)
+    if not np.all(ok):
+        raise ValueError("Domain error in arguments: mu must be finite and >= 0, theta >= 0")
 
 
 def rvs(mu, theta, size=None, random_state=None):
@@ -89,9 +103,7 @@ def rvs(mu, theta, size=None, random_state=None):
     """
     mu, theta = _params.as_float(mu, theta)
     shape = _shape(size, np.broadcast_shapes(mu.shape, theta.shape))
-    with np.errstate(invalid="ignore"):
-        ok = (mu >= 0) & (theta >= 0) & (mu < np.inf)
-    if not np.all(ok):
-        raise ValueError("Domain error in arguments: mu must be finite and >= 0, theta >= 0")
+    if not (_params.is_dask(mu) or _params.is_dask(theta)):
+        check_domain(mu, theta)         # Dask blocks check their own
     out = draw(mu, theta, shape, random_state, np.int64)
     return out[()] if out.ndim == 0 else out

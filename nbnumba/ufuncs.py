@@ -9,7 +9,7 @@ to 2-D, Numba's parallel ufunc beyond). Each is also callable from a user's
 ``@numba.njit`` function (on scalars or arrays), where it is the serial
 ufunc ``compiled(name)``. Inputs exposing ``__cuda_array_interface__``
 (numba device arrays, CuPy, torch CUDA tensors) run on the GPU through
-:mod:`nbnumba.gpu`, without copies.
+:mod:`nbnumba.gpu`, without copies; Dask arrays give lazy Dask arrays.
 
 The ufuncs are compiled on first use and cached on disk, so that
 ``import nbnumba`` stays cheap.
@@ -129,10 +129,7 @@ def _parallel(name, args, shape, out):
     arrays = [np.asarray(a) for a in args]
     if arrays[0].dtype not in _FAST_K or any(a.dtype not in _FAST_PARAM for a in arrays[1:]):
         return None
-    # NumPy's rule for these loops: float32 only if every non-Python-scalar
-    # input is float32 (Python floats are weak); integer counts go to float64.
-    strong = [a.dtype for a, raw in zip(arrays, args) if not isinstance(raw, (int, float))]
-    dtype = np.float32 if strong and all(d == np.float32 for d in strong) else np.float64
+    dtype = out_dtype(args)
     shape2 = (1,) * (2 - len(shape)) + tuple(shape)
     if out is None:
         res = np.empty(shape2, dtype)
@@ -145,6 +142,15 @@ def _parallel(name, args, shape, out):
     return out if out is not None else res.reshape(shape)
 
 
+def out_dtype(args):
+    """NumPy's choice among this module's loops: float32 only if every input
+    that is not a Python scalar is float32 (Python floats are weak); integer
+    counts go to float64."""
+    strong = [np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
+              for a in args if not isinstance(a, (int, float))]
+    return np.float32 if strong and all(d == np.float32 for d in strong) else np.float64
+
+
 def on_device(a):
     """Whether a is a GPU array (CUDA array interface, or the CUDA simulator's)."""
     return hasattr(a, "__cuda_array_interface__") or hasattr(a, "__cuda_ndarray__")
@@ -155,6 +161,11 @@ def _make(name, argname, doc):
         if any(on_device(a) for a in (x, mu, theta, out)):
             from . import gpu
             return getattr(gpu, name)(x, mu, theta, out=out)
+        if any(type(a).__module__.startswith("dask.") for a in (x, mu, theta)):
+            if out is not None:
+                raise TypeError("out= is not supported for Dask arrays")
+            from . import _dask
+            return _dask.elementwise(name, x, mu, theta)
         shape = np.broadcast_shapes(np.shape(x), np.shape(mu), np.shape(theta))
         if int(np.prod(shape)) >= PARALLEL_THRESHOLD:
             res = _parallel(name, (x, mu, theta), shape, out)
