@@ -20,17 +20,9 @@ import scipy.special as sc
 import scipy.stats
 
 import nbnumba
+from _timing import best
 from nbnumba import ufuncs
 from nbnumba._demo import counts_matrix
-
-
-def best(f, repeat):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def scvi_log_nb_positive(torch, x, mu, theta, eps=1e-8):

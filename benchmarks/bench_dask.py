@@ -13,18 +13,9 @@ import dask.array as da
 import numpy as np
 
 import nbnumba
+from _timing import best
 from nbnumba import ufuncs
 from nbnumba._demo import counts_matrix
-
-
-def best(f, repeat=2):
-    f()
-    t = []
-    for _ in range(repeat):
-        s = time.perf_counter()
-        f()
-        t.append(time.perf_counter() - s)
-    return min(t)
 
 
 def main():

@@ -12,20 +12,8 @@ import time
 import numpy as np
 from numba import cuda
 
-import nbnumba
+from _timing import best
 from nbnumba import gpu
-
-
-def timed(f, repeat=3):
-    f()
-    cuda.synchronize()
-    best = 1e9
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        cuda.synchronize()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def peak_bandwidth():
@@ -53,11 +41,11 @@ def main():
         mu = cuda.to_device(rng.uniform(0.1, 10, (rows, genes)).astype(dtype))
         theta = cuda.to_device(rng.uniform(0.5, 5, genes).astype(dtype))
         out = cuda.device_array((rows, genes), dtype)
-        t = timed(lambda: gpu.logpmf(x, mu, theta, out=out))
+        t = best(lambda: gpu.logpmf(x, mu, theta, out=out), 3, cuda.synchronize)
         moved = 3 * np.dtype(dtype).itemsize * rows * genes
         frac = f"{100 * moved / t / peak:.0f}%" if peak else "—"
         print(f"| nbnumba.gpu.logpmf | {np.dtype(dtype).name} | {rows * genes / t / 1e9:.2f} | {frac} |")
-        t = timed(lambda: gpu.rvs(mu, theta, random_state=1, out=out))
+        t = best(lambda: gpu.rvs(mu, theta, random_state=1, out=out), 3, cuda.synchronize)
         print(f"| nbnumba.gpu.rvs | {np.dtype(dtype).name} | {rows * genes / t / 1e9:.2f} | |")
         try:
             import torch
@@ -72,10 +60,11 @@ def main():
             lt = torch.log(tt + tm + eps)
             return (tt * (torch.log(tt + eps) - lt) + tx * (torch.log(tm + eps) - lt)
                     + torch.lgamma(tx + tt) - torch.lgamma(tt) - torch.lgamma(tx + 1))
-        t = timed(scvi)
+        t = best(scvi, 3, cuda.synchronize)
         frac = f"{100 * moved / t / peak:.0f}%" if peak else "—"
         print(f"| torch, scvi-tools formula | {np.dtype(dtype).name} | {rows * genes / t / 1e9:.2f} | {frac} |")
-        t = timed(lambda: torch.poisson(torch.distributions.Gamma(tt.expand_as(tm), tt / tm).sample()))
+        t = best(lambda: torch.poisson(torch.distributions.Gamma(tt.expand_as(tm), tt / tm).sample()),
+                 3, cuda.synchronize)
         print(f"| torch Gamma->Poisson | {np.dtype(dtype).name} | {rows * genes / t / 1e9:.2f} | |")
 
 

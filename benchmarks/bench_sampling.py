@@ -13,16 +13,7 @@ import numpy as np
 import scipy.stats
 
 import nbnumba
-
-
-def best(f, repeat=2):
-    f()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return min(times)
+from _timing import best
 
 
 def main():

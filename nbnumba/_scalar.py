@@ -235,11 +235,13 @@ def _forward(mu, theta, t0, kmax, target):
     Stops at the first j with cdf(j) >= target, or at kmax. Returns
     (j, cdf(j)). cdf and ppf share it, so ppf(cdf(k)) == k holds exactly.
     """
+    pm = math.exp(t0)
+    if kmax == 0.0 or pm >= target:
+        return 0, min(pm, 1.0)
     x = mu / theta
     p = 1.0 / (1.0 + x)
     a = mu * p
     q = x * p
-    pm = math.exp(t0)
     c = pm
     j = 0
     while j < kmax and c < target:

@@ -29,6 +29,12 @@ __all__ = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf", "rvs",
 THREADS = 256
 
 
+@cuda.jit(device=True)
+def _at(a, i, j):
+    """a[i, j] as float64, where a dimension of 1 broadcasts (clamped index)."""
+    return np.float64(a[min(i, a.shape[0] - 1), min(j, a.shape[1] - 1)])
+
+
 def _elementwise(f):
     """A grid-stride kernel out[i, j] = f(x, mu, theta) over 2-D operands whose
     dimensions are 1 (broadcast) or the output's."""
@@ -39,9 +45,7 @@ def _elementwise(f):
         for t in range(start, n0 * n1, stride):
             i = t // n1
             j = t - i * n1
-            out[i, j] = f(np.float64(x[min(i, x.shape[0] - 1), min(j, x.shape[1] - 1)]),
-                          np.float64(mu[min(i, mu.shape[0] - 1), min(j, mu.shape[1] - 1)]),
-                          np.float64(theta[min(i, theta.shape[0] - 1), min(j, theta.shape[1] - 1)]))
+            out[i, j] = f(_at(x, i, j), _at(mu, i, j), _at(theta, i, j))
     return kernel
 
 
@@ -53,10 +57,7 @@ def _sample_kernel(mu, theta, k0, k1, offset, out):
     for t in range(start, n0 * n1, stride):
         i = t // n1
         j = t - i * n1
-        out[i, j] = _random.nb_variate(
-            np.float64(mu[min(i, mu.shape[0] - 1), min(j, mu.shape[1] - 1)]),
-            np.float64(theta[min(i, theta.shape[0] - 1), min(j, theta.shape[1] - 1)]),
-            k0, k1, offset + t)
+        out[i, j] = _random.nb_variate(_at(mu, i, j), _at(theta, i, j), k0, k1, offset + t)
 
 
 #: Python kernel functions by name (compile them with cuda.jit or compile_ptx).
