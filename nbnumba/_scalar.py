@@ -132,9 +132,12 @@ def _log_lower(k, mu, theta):
     a = mu * p
     q = x * p
     lam = p * (mu - (k + 1.0))
-    if k > SUM_K and theta <= k and lam >= 0.0:
+    # the fraction on its own side (lam >= 0), or just past it (small theta,
+    # huge k, where the backward sum would be too long and lam stays > -1/2)
+    if k > SUM_K and theta <= k and (lam >= 0.0 or (lam > -0.5 and k - mu > MAXITER)):
         r = beta_frac(theta, p, q, (k + 1.0) * p, lam, MAXITER)
-        return _logpmf_pos(k, mu, theta) + math.log((a + k * q) * r)
+        if not math.isnan(r):
+            return _logpmf_pos(k, mu, theta) + math.log((a + k * q) * r)
     # Sum pmf(j) / pmf(k) backwards (Poisson-like or short sums); below the
     # mode the terms fall at least geometrically, so stop once they no
     # longer count. Rescale instead of overflowing when pmf(k) << pmf(0).
@@ -199,33 +202,39 @@ def _log_upper(k, mu, theta):
 
 
 @jit
-def _log_cdf(k, mu, theta):
+def _log_tails(k, mu, theta):
+    """(log cdf(k), log sf(k)), each from a direct method where it is the
+    smaller tail. Where a direct method gives up (NaN: a loop bound hit in an
+    extreme regime), the complement of the other tail stands in: accurate in
+    absolute terms, never NaN."""
     if k == 0.0:
-        return _log_p0(mu, theta)
+        lc = _log_p0(mu, theta)
+        return lc, log1mexp(lc)
     if k + 1.0 < mu:
         lc = _log_lower(k, mu, theta)
         if lc < LOG_09:
-            return lc
-        return log1mexp(_log_upper(k, mu, theta))
+            return lc, log1mexp(lc)
+        ls = _log_upper(k, mu, theta)
+        if math.isnan(ls):
+            return lc, log1mexp(lc)
+        return log1mexp(ls), ls
     ls = _log_upper(k, mu, theta)
     if ls < LOG_09:
-        return log1mexp(ls)
-    return _log_lower(k, mu, theta)
+        return log1mexp(ls), ls
+    lc = _log_lower(k, mu, theta)
+    if math.isnan(lc):
+        return log1mexp(ls), ls
+    return lc, log1mexp(lc)
+
+
+@jit
+def _log_cdf(k, mu, theta):
+    return _log_tails(k, mu, theta)[0]
 
 
 @jit
 def _log_sf(k, mu, theta):
-    if k == 0.0:
-        return log1mexp(_log_p0(mu, theta))
-    if k + 1.0 < mu:
-        lc = _log_lower(k, mu, theta)
-        if lc < LOG_09:
-            return log1mexp(lc)
-        return _log_upper(k, mu, theta)
-    ls = _log_upper(k, mu, theta)
-    if ls < LOG_09:
-        return ls
-    return log1mexp(_log_lower(k, mu, theta))
+    return _log_tails(k, mu, theta)[1]
 
 
 @jit

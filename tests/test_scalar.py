@@ -159,3 +159,25 @@ def test_poisson_limit_beats_scipy():
     ref = float(40 * mp.log(10) - 10 - mp.loggamma(41))   # the Poisson limit
     assert rel_err(S.logpmf(k, mu, theta), ref) < 1e-14
     assert abs(scipy.stats.nbinom.logpmf(k, theta, theta / (theta + mu)) - ref) > 1e-6
+
+
+@pytest.mark.parametrize("k, mu, theta", [(48715480.0, 82289886.5546966, 1.632953047446655e-05),
+                                          (1758870.0, 254.15002652177125, 1.526552135101019e-09),
+                                          (16426723737.0, 12420500.985729365, 2.65794782968172e-09)])
+def test_tiny_theta_huge_counts_stay_finite(k, mu, theta):
+    """Found by a random sweep: every direct method hits its loop bound here;
+    the complement of the other tail stands in (absolutely accurate)."""
+    c, s = S.cdf(k, mu, theta), S.sf(k, mu, theta)
+    assert math.isfinite(S.logcdf(k, mu, theta)) and math.isfinite(S.logsf(k, mu, theta))
+    assert 0.0 <= s <= 1.0 and abs(c + s - 1.0) < 1e-14
+
+
+def test_tiny_theta_huge_count_absolute_accuracy():
+    # reference: the positive series of _log_upper_series summed to all 1.76e6 terms
+    k, mu, theta = 1758870.0, 254.15002652177125, 1.526552135101019e-09
+    x = mu / theta
+    q = x / (1 + x)
+    j = np.arange(2, int(k) + 1, dtype=float)
+    u = math.fsum(np.concatenate([[q], q * np.cumprod((theta + (j - 1)) * q / j)]))
+    sf = -math.expm1(S._log_p0(mu, theta) + math.log1p(theta * u))
+    assert abs(S.sf(k, mu, theta) - sf) < 1e-14
