@@ -132,9 +132,10 @@ def _log_lower(k, mu, theta):
     a = mu * p
     q = x * p
     lam = p * (mu - (k + 1.0))
-    # the fraction on its own side (lam >= 0), or just past it (small theta,
-    # huge k, where the backward sum would be too long and lam stays > -1/2)
-    if k > SUM_K and theta <= k and (lam >= 0.0 or (lam > -0.5 and k - mu > MAXITER)):
+    # the fraction on its own side (lam >= 0), or just past it (lam > -1/2)
+    # where the backward sum would be long: theta < 1 (its terms do not fall
+    # off) or a count far above the mean
+    if k > SUM_K and theta <= k and (lam >= 0.0 or (lam > -0.5 and (theta < 1.0 or k - mu > MAXITER))):
         r = beta_frac(theta, p, q, (k + 1.0) * p, lam, MAXITER)
         if not math.isnan(r):
             return _logpmf_pos(k, mu, theta) + math.log((a + k * q) * r)
@@ -385,6 +386,8 @@ def _search(target, mu, theta, upper):
         if hi - lo <= 1.0:
             return hi
         mid = math.floor(0.5 * (lo + hi))
+        if mid <= lo or mid >= hi:      # beyond 2**53: no integer in between
+            return hi
         if _hit(mid, target, mu, theta, upper):
             hi = mid
         else:

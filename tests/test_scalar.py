@@ -181,3 +181,13 @@ def test_tiny_theta_huge_count_absolute_accuracy():
     u = math.fsum(np.concatenate([[q], q * np.cumprod((theta + (j - 1)) * q / j)]))
     sf = -math.expm1(S._log_p0(mu, theta) + math.log1p(theta * u))
     assert abs(S.sf(k, mu, theta) - sf) < 1e-14
+
+
+@pytest.mark.parametrize("q, mu, theta", [(0.9316419669378844, 1077029.6821088218, 3.6529102012309693e-08),
+                                          (0.24839045617701083, 2605595.6188085363, 4.4996986677901996e-09),
+                                          (0.37884982929623023, 212175644.68252277, 2.3298881365033307e-05)])
+def test_isf_tiny_theta_huge_mean(q, mu, theta):
+    """Found by a random sweep: sf near the mean was NaN here, so isf overshot."""
+    k = S.isf(q, mu, theta)
+    assert S.sf(k, mu, theta) <= q and (k == 0 or S.sf(k - 1, mu, theta) > q)
+    assert math.isfinite(S.logsf(math.floor(mu), mu, theta))
