@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import _scalar
-from ._special import jit
+from ._special import floor, jit
 
 _MASK = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
@@ -125,7 +125,7 @@ def poisson_variate(lam, k0, k1, i, j):
         j += 1
         u -= 0.5
         us = 0.5 - abs(u)
-        k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        k = floor((2.0 * a / us + b) * u + lam + 0.43)
         if us >= 0.07 and v <= vr:
             return k
         if k < 0.0 or (us < 0.013 and v > us):

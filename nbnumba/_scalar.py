@@ -8,13 +8,16 @@ scalars, allocates nothing and never raises; the semantics follow
 ``cdf(k) = cdf(floor(k))``, ``ppf(0) = -1``, ``ppf(1) = inf``.
 ``mu = 0`` and ``theta = 0`` are point masses at 0.
 
+``_special.floor``, not ``math.floor``, throughout: Numba's ``math.floor``
+returns an int64, which wraps for values beyond 2**63.
+
 Notation below: ``x = mu / theta``, ``p = theta / (theta + mu) = 1 / (1 + x)``
 (scipy's p), ``q = 1 - p = x p``, ``a = theta q = mu p`` (finite when
 ``theta = inf``).
 """
 import math
 
-from ._special import (FACTORIAL, LN_SQRT_2PI, beta_frac, jit, log1mexp,
+from ._special import (FACTORIAL, LN_SQRT_2PI, beta_frac, floor, jit, log1mexp,
                        log1pmx, stirlerr)
 
 NAN = math.nan
@@ -99,7 +102,7 @@ def logpmf(k, mu, theta):
     """Log of the probability mass function at k."""
     if math.isnan(k) or _invalid(mu, theta):
         return NAN
-    if k < 0.0 or k != math.floor(k) or k == INF:
+    if k < 0.0 or k != floor(k) or k == INF:
         return -INF
     if mu == 0.0 or theta == 0.0:
         return 0.0 if k == 0.0 else -INF
@@ -146,7 +149,9 @@ def _log_lower(k, mu, theta):
     t = 1.0
     off = 0.0
     j = k
-    while j >= 1.0:
+    for _ in range(MAXITER):        # a counter: beyond 2**53, j - 1 == j
+        if j < 1.0:
+            break
         r = j / (a + (j - 1.0) * q)
         t *= r
         s += t
@@ -157,8 +162,8 @@ def _log_lower(k, mu, theta):
             t *= 1e-280
             off += 644.7238260383328    # 280 log(10)
         j -= 1.0
-        if k - j > MAXITER:
-            return NAN
+    else:
+        return NAN
     return _logpmf_pos(k, mu, theta) + math.log(s) + off
 
 
@@ -297,7 +302,7 @@ def logcdf(k, mu, theta):
     s = _special_k(k, mu, theta)
     if s:
         return NAN if s == 1 else (-INF if s == 2 else 0.0)
-    k = math.floor(k)
+    k = floor(k)
     c = _small_cdf(k, mu, theta)
     if 0.0 < c < 0.9:
         return math.log(c)
@@ -310,7 +315,7 @@ def cdf(k, mu, theta):
     s = _special_k(k, mu, theta)
     if s:
         return NAN if s == 1 else (0.0 if s == 2 else 1.0)
-    k = math.floor(k)
+    k = floor(k)
     c = _small_cdf(k, mu, theta)
     if c >= 0.0:
         return c
@@ -323,7 +328,7 @@ def logsf(k, mu, theta):
     s = _special_k(k, mu, theta)
     if s:
         return NAN if s == 1 else (0.0 if s == 2 else -INF)
-    k = math.floor(k)
+    k = floor(k)
     c = _small_cdf(k, mu, theta)
     if 0.0 <= c < 0.9:
         return math.log1p(-c)
@@ -336,7 +341,7 @@ def sf(k, mu, theta):
     s = _special_k(k, mu, theta)
     if s:
         return NAN if s == 1 else (1.0 if s == 2 else 0.0)
-    k = math.floor(k)
+    k = floor(k)
     c = _small_cdf(k, mu, theta)
     if 0.0 <= c < 0.9:
         return 1.0 - c
@@ -359,8 +364,8 @@ def _search(target, mu, theta, upper):
     Steps doubling from one standard deviation away from the mean bracket
     the answer, then bisection; both use the very cdf/sf the user calls.
     """
-    step = max(1.0, math.floor(math.sqrt(mu + mu * (mu / theta))))
-    k = math.floor(mu)
+    step = max(1.0, floor(math.sqrt(mu + mu * (mu / theta))))
+    k = floor(mu)
     if _hit(k, target, mu, theta, upper):
         hi = k
         lo = -1.0
@@ -385,7 +390,7 @@ def _search(target, mu, theta, upper):
     for _ in range(2000):
         if hi - lo <= 1.0:
             return hi
-        mid = math.floor(0.5 * (lo + hi))
+        mid = floor(0.5 * (lo + hi))
         if mid <= lo or mid >= hi:      # beyond 2**53: no integer in between
             return hi
         if _hit(mid, target, mu, theta, upper):
@@ -446,7 +451,7 @@ def entropy(mu, theta):
     p = 1.0 / (1.0 + x)
     a = mu * p
     q = x * p
-    mode = max(0.0, math.floor(mu - x)) if theta > 1.0 else 0.0
+    mode = max(0.0, floor(mu - x)) if theta > 1.0 else 0.0
     lp_mode = _logpmf_pos(mode, mu, theta)
     pm = math.exp(lp_mode)
     h = -pm * lp_mode
@@ -464,13 +469,15 @@ def entropy(mu, theta):
         return NAN
     lp = lp_mode
     j = mode
-    while j > 0.0:
+    for _ in range(MAXITER):        # a counter: beyond 2**53, j - 1 == j
+        if j <= 0.0:
+            break
         lp -= math.log((a + (j - 1.0) * q) / j)
         j -= 1.0
         t = -math.exp(lp) * lp
         h += t
         if t < 1e-17 * h:
             break
-        if mode - j > MAXITER:
-            return NAN
+    else:
+        return NAN
     return h

@@ -31,6 +31,16 @@ FACTORIAL = np.array([float(math.factorial(n)) for n in range(33)])
 
 
 @jit
+def floor(x):
+    """Float floor, exact for every float. Numba's math.floor returns an
+    int64 (wrapping beyond 2**63) and np.floor does not compile for CUDA;
+    from 2**52 on every float is an integer already (and inf, NaN stay)."""
+    if not abs(x) < 4503599627370496.0:
+        return x
+    return float(math.floor(x))
+
+
+@jit
 def stirlerr(x):
     """Error of Stirling's formula, ``lgamma(x + 1) - (x + 1/2) log x + x - log sqrt(2 pi)``.
 
@@ -45,7 +55,7 @@ def stirlerr(x):
                 0.0008417508417508417 + t * (-0.0019175269175269176 + t * (
                     0.00641025641025641 + t * (-0.029550653594771242 + t * (
                         0.17964437236883057 + t * -1.3924322169059011))))))))) / x
-    if x == math.floor(x) and x >= 1.0:
+    if x == floor(x) and x >= 1.0:
         return _STIRLERR_INT[int(x)]
     return math.lgamma(x) + x - (x - 0.5) * math.log(x) - LN_SQRT_2PI
 

@@ -103,7 +103,16 @@ def rvs(mu, theta, size=None, random_state=None):
     """
     mu, theta = _params.as_float(mu, theta)
     shape = _shape(size, np.broadcast_shapes(mu.shape, theta.shape))
-    if not (_params.is_dask(mu) or _params.is_dask(theta)):
-        check_domain(mu, theta)         # Dask blocks check their own
-    out = draw(mu, theta, shape, random_state, np.int64)
+    if _params.is_dask(mu) or _params.is_dask(theta):
+        return draw(mu, theta, shape, random_state, np.int64)   # blocks check and cast
+    check_domain(mu, theta)
+    out = to_int64(draw(mu, theta, shape, random_state, np.float64))
     return out[()] if out.ndim == 0 else out
+
+
+def to_int64(draws):
+    """Float draws as int64, refusing those beyond its range (a cast would wrap)."""
+    if draws.size and not np.max(draws) < 2.0 ** 63:
+        raise ValueError("NB draws beyond the int64 range (mean near 1e18 or above): "
+                         "use NegativeBinomial.sample, which returns floats")
+    return draws.astype(np.int64)

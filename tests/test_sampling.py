@@ -156,3 +156,11 @@ def test_faces_use_the_sampler():
     assert s.dtype == np.float64
     np.testing.assert_array_equal(s, a)
     assert nbnumba.nbinom(3, 0.5, loc=2).rvs(size=5, random_state=1).min() >= 2
+
+
+def test_draws_beyond_int64_raise_in_rvs_and_stay_floats_in_sample():
+    with pytest.raises(ValueError, match="int64"):
+        nbnumba.rvs(1e300, 1.0, size=10, random_state=0)
+    s = NegativeBinomial(mu=1e300, theta=1.0).sample((1000,), random_state=0)
+    assert np.isfinite(s).all() and (s >= 0).all()
+    assert 0.5 < np.mean(s) / 1e300 < 2.0        # Gamma(1) mean 1, 1000 draws

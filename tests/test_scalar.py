@@ -191,3 +191,18 @@ def test_isf_tiny_theta_huge_mean(q, mu, theta):
     k = S.isf(q, mu, theta)
     assert S.sf(k, mu, theta) <= q and (k == 0 or S.sf(k - 1, mu, theta) > q)
     assert math.isfinite(S.logsf(math.floor(mu), mu, theta))
+
+
+def test_counts_beyond_int64():
+    """Numba's math.floor returns int64: every floor here must stay float."""
+    k, mu = 1e20, 1e20
+    assert S.logpmf(k, mu, math.inf) == pytest.approx(-0.5 * math.log(2 * math.pi * k), rel=1e-9)
+    assert 0.36 < S.sf(k, mu, 1.0) < 0.37            # geometric-like: (1 - 1/(1 + mu))**(k + 1)
+    assert S.ppf(0.5, 1e20, 10.0) > 9e19
+
+
+def test_no_hang_beyond_2_53():
+    """Loops count iterations: beyond 2**53, j - 1 == j. The Poisson bulk at
+    mu = 1e20 is beyond every method's bound: NaN, promptly, never a hang."""
+    assert math.isnan(S.cdf(1e20, 1e20, math.inf)) or 0.4 < S.cdf(1e20, 1e20, math.inf) < 0.6
+    assert math.isnan(S.entropy(1e20, 1e3))
