@@ -37,7 +37,10 @@ def floor(x):
     from 2**52 on every float is an integer already (and inf, NaN stay)."""
     if not abs(x) < 4503599627370496.0:
         return x
-    return float(math.floor(x))
+    # adding and removing 2**52 rounds to an integer in float arithmetic
+    big = 4503599627370496.0 if x >= 0.0 else -4503599627370496.0
+    t = (x + big) - big
+    return t - 1.0 if t > x else t
 
 
 @jit
