@@ -20,7 +20,6 @@ _M1 = np.uint64(0xCD9E8D57)
 _W0 = np.uint64(0x9E3779B9)
 _W1 = np.uint64(0xBB67AE85)
 _TWO_PI = 2.0 * math.pi
-_SQRT_TWO_PI = math.sqrt(2.0 * math.pi)
 
 
 @jit

@@ -453,31 +453,28 @@ def entropy(mu, theta):
     q = x * p
     mode = max(0.0, floor(mu - x)) if theta > 1.0 else 0.0
     lp_mode = _logpmf_pos(mode, mu, theta)
-    pm = math.exp(lp_mode)
-    h = -pm * lp_mode
-    # upwards: pmf(j + 1) = pmf(j) (a + j q) / (j + 1)
-    lp = lp_mode
-    j = mode
-    for _ in range(MAXITER):
-        lp += math.log((a + j * q) / (j + 1.0))
-        j += 1.0
-        t = -math.exp(lp) * lp
-        h += t
-        if t < 1e-17 * h:
-            break
-    else:
-        return NAN
-    lp = lp_mode
-    j = mode
-    for _ in range(MAXITER):        # a counter: beyond 2**53, j - 1 == j
-        if j <= 0.0:
-            break
-        lp -= math.log((a + (j - 1.0) * q) / j)
-        j -= 1.0
-        t = -math.exp(lp) * lp
-        h += t
-        if t < 1e-17 * h:
-            break
-    else:
-        return NAN
+    h = -math.exp(lp_mode) * lp_mode
+    for step in (1.0, -1.0):
+        h = _entropy_walk(h, lp_mode, mode, step, a, q)
     return h
+
+
+@jit
+def _entropy_walk(h, lp, j, step, a, q):
+    """Add -pmf log pmf to h from the mode outwards (step +1 or -1) with the
+    recurrence pmf(j + 1) = pmf(j) (a + j q) / (j + 1), until the terms no
+    longer count (past the mode they only fall). A counter bounds the loop:
+    beyond 2**53, j - 1 == j."""
+    for _ in range(MAXITER):
+        if step < 0.0 and j <= 0.0:
+            return h
+        if step > 0.0:
+            lp += math.log((a + j * q) / (j + 1.0))
+        else:
+            lp -= math.log((a + (j - 1.0) * q) / j)
+        j += step
+        t = -math.exp(lp) * lp
+        h += t
+        if t < 1e-17 * h:
+            return h
+    return NAN

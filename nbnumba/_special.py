@@ -15,7 +15,6 @@ jit = njit(cache=True, error_model="numpy")
 
 LN_SQRT_2PI = 0.9189385332046728
 LN2 = 0.6931471805599453
-EPS = 2.220446049250313e-16
 
 # s(n) = log(n!) - (n + 1/2) log(n) + n - log(sqrt(2 pi)) for n = 0..9,
 # computed with mpmath at 50 digits (s(0) is never used).
