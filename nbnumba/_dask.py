@@ -35,7 +35,7 @@ def _broadcast(a, shape, chunks):
 
 
 def _block_elementwise(x, mu, theta, which):
-    return ufuncs.compiled(which)(x, mu, theta)
+    return ufuncs.evaluate(which, x, mu, theta, parallel=False)
 
 
 def elementwise(name, x, mu, theta):
@@ -44,7 +44,7 @@ def elementwise(name, x, mu, theta):
     dtype = ufuncs.out_dtype((x, mu, theta))
     ndim = max(np.ndim(a) for a in args)
     if all(np.ndim(a) == 0 for a in args):
-        return ufuncs.compiled(name)(x, mu, theta)
+        return ufuncs.evaluate(name, x, mu, theta)
     return da.map_blocks(_block_elementwise, *args, which=name, dtype=dtype,
                          meta=np.empty((0,) * ndim, dtype))
 

@@ -17,11 +17,12 @@ Notation below: ``x = mu / theta``, ``p = theta / (theta + mu) = 1 / (1 + x)``
 """
 import math
 
-from ._special import (FACTORIAL, LN_SQRT_2PI, beta_frac, floor, jit, log1mexp,
-                       log1pmx, stirlerr)
+from ._special import (LN_SQRT_2PI, beta_frac, exp_fast, floor, jit, jit_inline, log1mexp,
+                       log1pmx, log_fast, stirlerr)
 
 NAN = math.nan
 INF = math.inf
+FAST_K = 12          # the branch-free paths, up to this count (most data)
 SMALL_K = 32        # log-pmf by a short product up to this count
 SUM_K = 64          # cdf by direct summation up to this count
 MAXITER = 1000000   # bound on every loop: NaN rather than a hang
@@ -33,41 +34,69 @@ def _invalid(mu, theta):
     return not (mu >= 0.0 and theta >= 0.0 and mu < INF)
 
 
+# The common case (small counts, ordinary parameters) is computed by
+# branch-free functions that return NaN where they do not apply, so that the
+# CPU kernels' loops over them vectorize; every function below tries them
+# first and falls back to the general methods on NaN.
+
+@jit_inline
+def _t0(mu, theta, x, u, p):
+    """log pmf(0) = -theta log1p(x), for x = mu / theta, u = 1 + x < 1e300,
+    p = 1 / u. The rounding error c of u enters as log1p(x) = log(u) + c p:
+    a few ulp, even as theta -> inf (where -mu is exact)."""
+    c = x - (u - 1.0)
+    return -mu if theta == INF else -theta * (log_fast(u) + c * p)
+
+
 @jit
 def _log_p0(mu, theta):
-    """log pmf(0) = theta log p = -theta log1p(x), for mu > 0, theta > 0."""
+    """log pmf(0), for mu > 0, theta > 0."""
     x = mu / theta
     u = 1.0 + x
-    if u == 1.0:        # x < eps / 2, theta = inf included: -mu is exact
-        return -mu
     if u < 1e300:
-        # theta log1p(x) = mu log(u) / (u - 1): the rounding of u cancels
-        # between log(u) and u - 1 (Goldberg), a few ulp with one log call.
-        return -mu * (math.log(u) / (u - 1.0))
+        return _t0(mu, theta, x, u, 1.0 / u)
     return theta * (math.log(theta) - math.log(mu))
+
+
+@jit_inline
+def _logpmf_short(k, mu, theta, n):
+    """log pmf(k) by a short product for integer 0 <= k <= n; NaN where that
+    does not apply (other k, limits, invalid parameters, extreme products).
+
+    pmf(k) = p**theta prod_{j<k} (mu + j x) p / k!: no factor depends on
+    theta alone, so nothing cancels in the Poisson limit. Each factor is a
+    mean of mu and j (weights p and 1 - p); the bounds on mu, mu p and the
+    product keep everything normal. For constant n the loop unrolls into
+    selects: no branch.
+    """
+    x = mu / theta
+    u = 1.0 + x
+    p = 1.0 / u
+    a = mu * p
+    prod = a
+    fact = 1.0
+    for j in range(1, n):
+        more = j < k
+        prod *= (mu + j * x) * p if more else 1.0
+        fact *= j + 1.0 if more else 1.0
+    arg = prod / fact if k > 0.0 else 1.0
+    ok = ((k >= 0.0) & (k <= n) & (k == floor(k)) & (mu <= 1e9) & (a >= 1e-9)
+          & (u < 1e300) & (theta > 0.0) & (arg >= 1e-300))
+    r = _t0(mu, theta, x, u if ok else 2.0, p) + log_fast(arg if ok else 1.0)
+    return r if ok else NAN
 
 
 @jit
 def _logpmf_pos(k, mu, theta):
     """log pmf(k) for integer k >= 0, mu > 0, theta > 0."""
-    x = mu / theta
-    u = 1.0 + x
-    p = 1.0 / u
-    if k <= SMALL_K and mu <= 1e9 and mu * p >= 1e-9:
-        # pmf(k) = p**theta prod_{j<k} (mu + j x) p / k!: no factor depends
-        # on theta alone, so nothing cancels in the Poisson limit. Each
-        # factor is a mean of mu and j, weights p and 1 - p, so the bounds
-        # keep the product within range. One log gives p**theta (see
-        # _log_p0).
-        t0 = -mu if u == 1.0 else -mu * (math.log(u) / (u - 1.0))
-        if k == 0.0:
-            return t0
-        prod = mu * p
-        for j in range(1, int(k)):
-            prod *= (mu + j * x) * p
-        return t0 + math.log(prod / FACTORIAL[int(k)])
+    if k <= SMALL_K:
+        r = _logpmf_short(k, mu, theta, int(k))      # a loop of k - 1 steps
+        if r == r:
+            return r
     if k == 0.0:
         return _log_p0(mu, theta)
+    x = mu / theta
+    p = 1.0 / (1.0 + x)
     # Loader's saddle point: with n = k + theta,
     # log pmf = -bd0(theta, n p) - bd0(k, n q) - log(2 pi k n / theta) / 2
     #           + s(n) - s(theta) - s(k)
@@ -100,6 +129,13 @@ def _logpmf_pos(k, mu, theta):
 @jit
 def logpmf(k, mu, theta):
     """Log of the probability mass function at k."""
+    r = _logpmf_short(k, mu, theta, FAST_K)
+    return r if r == r else _logpmf_slow(k, mu, theta)
+
+
+@jit
+def _logpmf_slow(k, mu, theta):
+    """logpmf where _logpmf_short does not apply."""
     if math.isnan(k) or _invalid(mu, theta):
         return NAN
     if k < 0.0 or k != floor(k) or k == INF:
@@ -109,10 +145,24 @@ def logpmf(k, mu, theta):
     return _logpmf_pos(k, mu, theta)
 
 
+@jit_inline
+def _logpmf_fast(k, mu, theta):
+    """logpmf by the branch-free path; NaN where it does not apply."""
+    return _logpmf_short(k, mu, theta, FAST_K)
+
+
+@jit_inline
+def _pmf_short(k, mu, theta):
+    """pmf(k) by the branch-free path; NaN where it does not apply."""
+    r = _logpmf_short(k, mu, theta, FAST_K)
+    return exp_fast(r) if r >= -708.0 else NAN
+
+
 @jit
 def pmf(k, mu, theta):
     """Probability mass function at k."""
-    return math.exp(logpmf(k, mu, theta))
+    r = _pmf_short(k, mu, theta)
+    return r if r == r else math.exp(logpmf(k, mu, theta))
 
 
 # ---------------------------------------------------------------- tails
@@ -250,7 +300,7 @@ def _forward(mu, theta, t0, kmax, target):
     Stops at the first j with cdf(j) >= target, or at kmax. Returns
     (j, cdf(j)). cdf and ppf share it, so ppf(cdf(k)) == k holds exactly.
     """
-    pm = math.exp(t0)
+    pm = exp_fast(t0)         # t0 > -600: see _use_forward
     if kmax == 0.0 or pm >= target:
         return 0, min(pm, 1.0)
     x = mu / theta
@@ -269,6 +319,42 @@ def _forward(mu, theta, t0, kmax, target):
 @jit
 def _use_forward(k, t0):
     return k <= SUM_K and t0 > -600.0
+
+
+@jit_inline
+def _cdf_short(k, mu, theta, n):
+    """cdf(k) for 0 <= floor(k) <= n by _forward's sum, branch-free (the same
+    operations, so the same bits: ppf(cdf(k)) == k); NaN where that does not
+    apply."""
+    k = floor(k)
+    x = mu / theta
+    u = 1.0 + x
+    p = 1.0 / u
+    a = mu * p
+    q = x * p
+    ok = (k >= 0.0) & (k <= n) & (mu > 0.0) & (theta > 0.0) & (u < 1e300)
+    t0 = _t0(mu, theta, x, u if ok else 2.0, p)
+    ok = ok & (t0 > -600.0)
+    pm = exp_fast(t0 if ok else 0.0)
+    c = pm
+    for j in range(n):
+        pm *= (a + j * q) / (j + 1.0)
+        c += pm if j < k else 0.0
+    return min(c, 1.0) if ok else NAN
+
+
+@jit_inline
+def _cdf_fast(k, mu, theta):
+    """cdf by the branch-free path; NaN where it does not apply."""
+    return _cdf_short(k, mu, theta, FAST_K)
+
+
+@jit_inline
+def _sf_short(k, mu, theta):
+    """sf(k) = 1 - cdf(k) where that is well conditioned (cdf < 0.9) and the
+    short sum applies; NaN elsewhere. Branch-free."""
+    c = _cdf_short(k, mu, theta, FAST_K)
+    return 1.0 - c if c < 0.9 else NAN
 
 
 @jit
@@ -312,6 +398,13 @@ def logcdf(k, mu, theta):
 @jit
 def cdf(k, mu, theta):
     """Cumulative distribution function P(X <= k)."""
+    c = _cdf_short(k, mu, theta, FAST_K)
+    return c if c == c else _cdf_slow(k, mu, theta)
+
+
+@jit
+def _cdf_slow(k, mu, theta):
+    """cdf where _cdf_short does not apply."""
     s = _special_k(k, mu, theta)
     if s:
         return NAN if s == 1 else (0.0 if s == 2 else 1.0)
@@ -338,6 +431,13 @@ def logsf(k, mu, theta):
 @jit
 def sf(k, mu, theta):
     """Survival function P(X > k)."""
+    r = _sf_short(k, mu, theta)
+    return r if r == r else _sf_slow(k, mu, theta)
+
+
+@jit
+def _sf_slow(k, mu, theta):
+    """sf where _sf_short does not apply."""
     s = _special_k(k, mu, theta)
     if s:
         return NAN if s == 1 else (1.0 if s == 2 else 0.0)
@@ -352,9 +452,12 @@ def sf(k, mu, theta):
 
 @jit
 def _hit(k, target, mu, theta, upper):
-    if upper:
-        return sf(k, mu, theta) <= target
-    return cdf(k, mu, theta) >= target
+    """1.0 if k is at or beyond the quantile, 0.0 if not, NaN where the
+    cdf or sf itself is NaN (beyond its methods' reach)."""
+    v = sf(k, mu, theta) if upper else cdf(k, mu, theta)
+    if v != v:
+        return NAN
+    return 1.0 if (v <= target if upper else v >= target) else 0.0
 
 
 @jit
@@ -363,15 +466,22 @@ def _search(target, mu, theta, upper):
 
     Steps doubling from one standard deviation away from the mean bracket
     the answer, then bisection; both use the very cdf/sf the user calls.
+    NaN if that cdf/sf is NaN on the way (never a wrong quantile).
     """
     step = max(1.0, floor(math.sqrt(mu + mu * (mu / theta))))
     k = floor(mu)
-    if _hit(k, target, mu, theta, upper):
+    h = _hit(k, target, mu, theta, upper)
+    if h != h:
+        return NAN
+    if h:
         hi = k
         lo = -1.0
         while hi > 0.0:
             k = max(hi - step, 0.0)
-            if not _hit(k, target, mu, theta, upper):
+            h = _hit(k, target, mu, theta, upper)
+            if h != h:
+                return NAN
+            if not h:
                 lo = k
                 break
             hi = k
@@ -380,7 +490,10 @@ def _search(target, mu, theta, upper):
         lo = k
         for _ in range(2000):
             k = lo + step
-            if _hit(k, target, mu, theta, upper):
+            h = _hit(k, target, mu, theta, upper)
+            if h != h:
+                return NAN
+            if h:
                 break
             lo = k
             step *= 2.0
@@ -393,7 +506,10 @@ def _search(target, mu, theta, upper):
         mid = floor(0.5 * (lo + hi))
         if mid <= lo or mid >= hi:      # beyond 2**53: no integer in between
             return hi
-        if _hit(mid, target, mu, theta, upper):
+        h = _hit(mid, target, mu, theta, upper)
+        if h != h:
+            return NAN
+        if h:
             hi = mid
         else:
             lo = mid

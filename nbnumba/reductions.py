@@ -11,7 +11,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from . import _params, _scalar
+from . import _params
+from .ufuncs import TILE, _operand, _row, _tile
 
 
 @njit(inline="always")
@@ -27,33 +28,46 @@ def _add(s, c, v):
     return t, c
 
 
-@njit(parallel=True, cache=True)
-def _rows(x, mu, theta, out):
-    n0, n1 = x.shape
-    for i in prange(n0):
-        s = 0.0
-        c = 0.0
-        for j in range(n1):
-            s, c = _add(s, c, _scalar.logpmf(np.float64(x[i, j]), np.float64(mu[i, j]),
-                                             np.float64(theta[i, j])))
-        out[i] = s + c
+@njit(cache=True)
+def _row_sum(x, mu, theta, i, n1):
+    """Compensated sum of the log-pmf over row i, tile by tile, in order."""
+    buf = np.empty(min(TILE, n1))
+    s = 0.0
+    c = 0.0
+    for j0 in range(0, n1, TILE):
+        j1 = min(j0 + TILE, n1)
+        o = buf[:j1 - j0]
+        _tile(0, _row(x, i, j0, j1), _row(mu, i, j0, j1), _row(theta, i, j0, j1), o)
+        for j in range(j1 - j0):
+            s, c = _add(s, c, o[j])
+    return s + c
+
+
+@njit(cache=True)
+def _col_sums(x, mu, theta, n0, j0, j1, out):
+    """Compensated sums of the log-pmf over columns j0:j1, rows in order."""
+    s = np.zeros(j1 - j0)
+    c = np.zeros(j1 - j0)
+    o = np.empty(j1 - j0)
+    for i in range(n0):
+        _tile(0, _row(x, i, j0, j1), _row(mu, i, j0, j1), _row(theta, i, j0, j1), o)
+        for j in range(j1 - j0):
+            s[j], c[j] = _add(s[j], c[j], o[j])
+    out[j0:j1] = s + c
 
 
 @njit(parallel=True, cache=True)
-def _cols(x, mu, theta, out):
-    n0, n1 = x.shape
-    nb = (n1 + 255) // 256
-    for b in prange(nb):
-        j0 = b * 256
-        j1 = min(j0 + 256, n1)
-        s = np.zeros(j1 - j0)
-        c = np.zeros(j1 - j0)
-        for i in range(n0):
-            for j in range(j0, j1):
-                s[j - j0], c[j - j0] = _add(s[j - j0], c[j - j0], _scalar.logpmf(
-                    np.float64(x[i, j]), np.float64(mu[i, j]), np.float64(theta[i, j])))
-        for j in range(j0, j1):
-            out[j] = s[j - j0] + c[j - j0]
+def _rows(x, mu, theta, n1, out):
+    """Row sums over operands as ufuncs._row takes them."""
+    for i in prange(out.size):
+        out[i] = _row_sum(x, mu, theta, i, n1)
+
+
+@njit(parallel=True, cache=True)
+def _cols(x, mu, theta, n0, out):
+    """Column sums, blocks of 256 columns per thread."""
+    for b in prange((out.size + 255) // 256):
+        _col_sums(x, mu, theta, n0, b * 256, min(b * 256 + 256, out.size), out)
 
 
 def loglik(x, mu, theta, axis=None, keepdims=False):
@@ -83,19 +97,22 @@ def loglik(x, mu, theta, axis=None, keepdims=False):
         raise ValueError("loglik takes counts of at most 2 dimensions")
     if axis not in (None, 0, 1, -1, -2) or (x.ndim < 2 and axis not in (None, 0, -1)):
         raise ValueError(f"axis {axis} is out of range for a {x.ndim}-D array")
-    x2 = x.reshape((1,) * (2 - x.ndim) + x.shape)
-    mu2, theta2 = (np.broadcast_to(np.asarray(a), x.shape).reshape(x2.shape) for a in (mu, theta))
+    shape2 = (1,) * (2 - x.ndim) + x.shape
+    if np.broadcast_shapes(x.shape, np.shape(mu), np.shape(theta)) != x.shape:
+        raise ValueError("mu and theta must broadcast to the shape of x")
+    ops = [_operand(a, shape2, copy=True) for a in (x, mu, theta)]
+    n0, n1 = shape2
     if x.ndim == 1 and axis in (0, -1):
         axis = None
     if axis is None:
-        rows = np.empty(x2.shape[0])
-        _rows(x2, mu2, theta2, rows)
+        rows = np.empty(n0)
+        _rows(*ops, n1, rows)
         total = math.fsum(rows)
         return np.full((1,) * x.ndim, total) if keepdims else total
     if axis in (1, -1):
-        res = np.empty(x2.shape[0])
-        _rows(x2, mu2, theta2, res)
+        res = np.empty(n0)
+        _rows(*ops, n1, res)
         return res[:, None] if keepdims else res
-    res = np.empty(x2.shape[1])
-    _cols(x2, mu2, theta2, res)
+    res = np.empty(n1)
+    _cols(*ops, n0, res)
     return res[None, :] if keepdims else res

@@ -4,8 +4,9 @@
 ``isf`` take ``(q, mu, theta)``. They broadcast, accept ``out=``, return
 float32 for float32 inputs and float64 otherwise, take integer ``k`` arrays
 without converting them, and run on all cores above
-``PARALLEL_THRESHOLD`` elements (a ``prange`` kernel over broadcast views up
-to 2-D, Numba's parallel ufunc beyond). Each is also callable from a user's
+``PARALLEL_THRESHOLD`` elements (a ``prange`` kernel over contiguous tiles of
+rows, broadcasting without copies, up to 2-D; Numba's parallel ufunc beyond
+or for non-contiguous inputs). Each is also callable from a user's
 ``@numba.njit`` function (on scalars or arrays), where it is the serial
 ufunc ``compiled(name)``. Inputs exposing ``__cuda_array_interface__``
 (numba device arrays, CuPy, torch CUDA tensors) run on the GPU through
@@ -18,7 +19,7 @@ import functools
 
 import numba
 import numpy as np
-from numba import njit, prange, vectorize
+from numba import njit, prange, types, vectorize
 from numba.extending import overload
 
 from . import _scalar
@@ -87,59 +88,162 @@ _FAST_K = (np.int64, np.int32, np.float64, np.float32)
 _FAST_PARAM = (np.float64, np.float32)
 
 
+TILE = 4096
+
+
+@njit(inline="always")
+def _row(a, i, j0, j1):
+    """Columns j0:j1 of row i of a, a C-contiguous 2-D operand whose
+    dimensions are 1 (broadcast) or the output's, as a contiguous 1-D array:
+    a view, or a tile-sized fill for a column that broadcasts."""
+    r = a[i] if a.shape[0] > 1 else a[0]
+    if a.shape[1] == 1:
+        return np.full(j1 - j0, r[0])
+    return r[j0:j1]
+
+
 @njit(parallel=True, cache=True)
-def _apply2d(code, x, mu, theta, out):
-    """out = f(x, mu, theta) over 2-D (broadcast) views, f chosen by code.
-
-    A literal code compiles one specialization per function (cached), with
-    the scalar function inlined: faster than Numba's parallel ufunc loop.
-    Tiles of a row and up to 4096 columns spread 1-row inputs over threads.
-    """
+def _tiles_parallel(code, x, mu, theta, out):
+    """out = f(x, mu, theta) over 2-D operands (see _row), f chosen by code,
+    by tiles of a row and up to TILE columns (so that 1-row inputs spread
+    over threads too), on all threads. A literal code compiles one
+    specialization per function (cached)."""
     numba.literally(code)
-    n0, n1 = out.shape
-    nb = (n1 + 4095) // 4096
-    for t in prange(n0 * nb):
-        i = t // nb
-        for j in range((t % nb) * 4096, min((t % nb + 1) * 4096, n1)):
-            k, m, th = np.float64(x[i, j]), np.float64(mu[i, j]), np.float64(theta[i, j])
-            if code == 0:
-                r = _scalar.logpmf(k, m, th)
-            elif code == 1:
-                r = _scalar.pmf(k, m, th)
-            elif code == 2:
-                r = _scalar.cdf(k, m, th)
-            elif code == 3:
-                r = _scalar.logcdf(k, m, th)
-            elif code == 4:
-                r = _scalar.sf(k, m, th)
-            elif code == 5:
-                r = _scalar.logsf(k, m, th)
-            elif code == 6:
-                r = _scalar.ppf(k, m, th)
-            else:
-                r = _scalar.isf(k, m, th)
-            out[i, j] = r
+    for t in prange(_ntiles(out)):
+        _tile_at(code, x, mu, theta, out, t)
 
 
-def _parallel(name, args, shape, out):
-    """Run a large call through _apply2d; None where it does not apply
-    (more than 2 dimensions, other dtypes, an `out` it cannot fill)."""
-    if len(shape) > 2:
+@njit(cache=True)
+def _tiles_serial(code, x, mu, theta, out):
+    """_tiles_parallel on the calling thread (Dask blocks)."""
+    numba.literally(code)
+    for t in range(_ntiles(out)):
+        _tile_at(code, x, mu, theta, out, t)
+
+
+@njit(inline="always")
+def _ntiles(out):
+    return out.shape[0] * ((out.shape[1] + TILE - 1) // TILE)
+
+
+@njit(inline="always")
+def _tile_at(code, x, mu, theta, out, t):
+    nb = (out.shape[1] + TILE - 1) // TILE
+    i = t // nb
+    j0 = (t % nb) * TILE
+    j1 = min(j0 + TILE, out.shape[1])
+    _tile(code, _row(x, i, j0, j1), _row(mu, i, j0, j1), _row(theta, i, j0, j1),
+          out[i, j0:j1])
+
+
+# Per code: the branch-free common path (or None) and the general function
+# that takes over where it gives NaN.
+_FAST = {0: _scalar._logpmf_fast, 1: _scalar._pmf_short, 2: _scalar._cdf_fast,
+         4: _scalar._sf_short}
+_GENERAL = {0: _scalar._logpmf_slow, 1: _scalar.pmf, 2: _scalar._cdf_slow, 3: _scalar.logcdf,
+            4: _scalar._sf_slow, 5: _scalar.logsf, 6: _scalar.ppf, 7: _scalar.isf}
+
+
+def _tile(code, xs, ms, ts, o):
+    """o = f(xs, ms, ts) over contiguous 1-D arrays, f chosen by code, a
+    literal (compiled code only: see the overload below)."""
+
+
+@overload(_tile, prefer_literal=True)
+def _tile_impl(code, xs, ms, ts, o):
+    """One implementation per literal code, so that only its functions are
+    compiled. With a branch-free path, it runs first over the whole tile (a
+    loop that vectorizes), then the general function where it gave NaN."""
+    if not isinstance(code, types.IntegerLiteral):
         return None
-    arrays = [np.asarray(a) for a in args]
-    if arrays[0].dtype not in _FAST_K or any(a.dtype not in _FAST_PARAM for a in arrays[1:]):
+    fast = _FAST.get(code.literal_value)
+    general = _GENERAL[code.literal_value]
+
+    def impl(code, xs, ms, ts, o):
+        if fast is not None:
+            for j in range(o.size):
+                o[j] = fast(np.float64(xs[j]), np.float64(ms[j]), np.float64(ts[j]))
+        for j in range(o.size):
+            if fast is None or o[j] != o[j]:
+                o[j] = general(np.float64(xs[j]), np.float64(ms[j]), np.float64(ts[j]))
+    return impl
+
+
+def _operand(a, shape2, copy=False):
+    """a as a C-contiguous 2-D operand for the tile kernels: a view (broadcast
+    dimensions, stride 0, taken as dimensions of 1), small vectors copied;
+    None where that would copy a large array (unless copy)."""
+    a = np.asarray(a)
+    a = a[(None,) * (2 - a.ndim)]
+    a = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
+    if any(d not in (1, n) for d, n in zip(a.shape, shape2)):
+        return None
+    if not a.flags.c_contiguous:
+        if a.size > max(shape2) and not copy:
+            return None
+        a = np.ascontiguousarray(a)
+    return a
+
+
+def _tiled(name, args, shape, out, parallel):
+    """Run a call through the tile kernels; None where it does not apply (more than
+    2 dimensions, other dtypes, non-contiguous large operands, an `out` it
+    cannot fill)."""
+    if len(shape) > 2 or any(np.ndim(a) > 2 for a in args):
+        return None
+    shape2 = (1,) * (2 - len(shape)) + tuple(shape)
+    ops = [_operand(a, shape2) for a in args]
+    if any(a is None for a in ops):
+        return None
+    if ops[0].dtype not in _FAST_K or any(a.dtype not in _FAST_PARAM for a in ops[1:]):
         return None
     dtype = out_dtype(args)
-    shape2 = (1,) * (2 - len(shape)) + tuple(shape)
     if out is None:
         res = np.empty(shape2, dtype)
     elif out.shape == tuple(shape) and out.dtype == dtype and out.flags.c_contiguous:
         res = out.reshape(shape2)
     else:
         return None
-    views = [np.broadcast_to(a, shape).reshape(shape2) for a in arrays]
-    _apply2d(_CODES[name], *views, res)
+    _run(_CODES[name], parallel, ops + [res])
     return out if out is not None else res.reshape(shape)
+
+
+_ENTRIES = {}
+
+
+def _run(code, parallel, arrays):
+    """The tile kernel on arrays. Numba's dispatcher retypes a function with
+    literal arguments on every call (milliseconds) before it finds the
+    compiled version: after the first call, the compiled entry point is
+    called directly, found by what determines its Numba types."""
+    key = (code, parallel) + tuple((a.dtype, a.flags.writeable, a.flags.aligned) for a in arrays)
+    f = _ENTRIES.get(key)
+    if f is None:
+        kernel = _tiles_parallel if parallel else _tiles_serial
+        kernel(code, *arrays)                       # compiles, or loads from the cache
+        sig = (types.literal(code),) + tuple(map(numba.typeof, arrays))
+        _ENTRIES[key] = kernel.overloads[sig].entry_point
+    else:
+        f(code, *arrays)
+
+
+def evaluate(name, x, mu, theta, out=None, parallel=None):
+    """``name`` over NumPy operands: the tile kernel where it applies, else
+    the Numba ufunc. parallel None: small calls (cheapest to start) go to
+    the serial ufunc, large ones to the tiles on all threads; False (Dask
+    blocks, already run in parallel): serial tiles."""
+    shape = np.broadcast_shapes(np.shape(x), np.shape(mu), np.shape(theta))
+    tiles = parallel is not None or int(np.prod(shape)) >= PARALLEL_THRESHOLD
+    parallel = tiles if parallel is None else parallel
+    if tiles:
+        res = _tiled(name, (x, mu, theta), shape, out, parallel)
+        if res is not None:
+            return res
+    f = compiled(name, parallel)
+    # The branch-free paths compute and discard inf/NaN for inputs they do
+    # not handle: NumPy must not report those as warnings.
+    with np.errstate(all="ignore"):
+        return f(x, mu, theta) if out is None else f(x, mu, theta, out=out)
 
 
 def out_dtype(args):
@@ -166,17 +270,7 @@ def _make(name, argname, doc):
                 raise TypeError("out= is not supported for Dask arrays")
             from . import _dask
             return _dask.elementwise(name, x, mu, theta)
-        shape = np.broadcast_shapes(np.shape(x), np.shape(mu), np.shape(theta))
-        if int(np.prod(shape)) >= PARALLEL_THRESHOLD:
-            res = _parallel(name, (x, mu, theta), shape, out)
-            if res is not None:
-                return res
-            f = compiled(name, True)
-        else:
-            f = compiled(name)
-        if out is None:
-            return f(x, mu, theta)
-        return f(x, mu, theta, out=out)
+        return evaluate(name, x, mu, theta, out)
 
     ufunc.__name__ = ufunc.__qualname__ = name
     ufunc.__doc__ = f"""{doc} of NB(mu, theta) at ``{argname}``, elementwise.

@@ -206,3 +206,49 @@ def test_no_hang_beyond_2_53():
     mu = 1e20 is beyond every method's bound: NaN, promptly, never a hang."""
     assert math.isnan(S.cdf(1e20, 1e20, math.inf)) or 0.4 < S.cdf(1e20, 1e20, math.inf) < 0.6
     assert math.isnan(S.entropy(1e20, 1e3))
+
+
+def test_fast_log_exp_within_1_ulp():
+    """The branch-free log and exp of the common path, against mpmath."""
+    from numba import njit
+
+    from nbnumba._special import exp_fast, log_fast
+    mp.mp.dps = 40
+    rng = np.random.default_rng(5)
+    xs = np.concatenate([np.exp(rng.uniform(-700, 700, 3000)), 1 + rng.uniform(-0.3, 0.45, 3000),
+                         [2.2250738585072014e-308, 1.0, 2.0, 0.5, 1.7976931348623157e308]])
+    es = np.concatenate([rng.uniform(-708, 709, 3000), rng.uniform(-1, 1, 3000), [-708.0, 0.0, 709.0]])
+    log = njit(lambda x: log_fast(x))
+    exp = njit(lambda x: exp_fast(x))
+    for f, ref, args in ((log, mp.log, xs), (exp, mp.exp, es)):
+        for x in args:
+            exact = float(ref(mp.mpf(float(x))))
+            assert abs(f(x) - exact) <= np.spacing(abs(exact)), (f, x)
+
+
+def test_short_product_stays_normal():
+    """k = 32 at mu = 1e-9: the product underflows to subnormals; the saddle
+    point takes over (the log of a subnormal loses digits)."""
+    mp.mp.dps = 40
+    for k, mu, theta in ((32.0, 1e-9, 1e12), (32.0, 2e-9, math.inf), (8.0, 1e-9, 1.0)):
+        K, M = mp.mpf(k), mp.mpf(mu)
+        if theta == INF:
+            exact = K * mp.log(M) - M - mp.loggamma(K + 1)
+        else:
+            T = mp.mpf(theta)
+            exact = (mp.loggamma(K + T) - mp.loggamma(T) - mp.loggamma(K + 1)
+                     + T * mp.log(T / (T + M)) + K * mp.log(M / (T + M)))
+        assert rel_err(S.logpmf(k, mu, theta), float(exact)) < 1e-14
+
+
+@pytest.mark.parametrize("q", [0.025, 0.5, 0.975])
+def test_quantiles_beyond_reach_are_nan_not_wrong(q):
+    """The Poisson-like bulk at mean 1e12 is beyond the cdf's methods (NaN):
+    quantiles are then NaN, never a bracket built on NaN comparisons. At 1e9
+    they are exact (normal approximation as a sanity bound)."""
+    z = {0.025: -1.959963984540054, 0.5: 0.0, 0.975: 1.959963984540054}[q]
+    for f in (S.ppf, S.isf):
+        r = f(q, 1e12, math.inf)
+        assert math.isnan(r) or abs(r - 1e12 - (z if f is S.ppf else -z) * 1e6) < 10
+        r = f(q, 1e9, math.inf)
+        assert abs(r - 1e9 - (z if f is S.ppf else -z) * 31622.78) < 3

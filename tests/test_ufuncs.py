@@ -1,6 +1,7 @@
 """The ufunc layer: NumPy semantics, dtypes, threads, njit, float32 accuracy."""
 import math
 import tracemalloc
+import warnings
 
 import mpmath as mp
 import numba
@@ -122,3 +123,49 @@ def test_float32_logpmf_within_2_ulp():
                  + T * mp.log(T / (T + M)) + K * mp.log(M / (T + M)))
         worst = max(worst, _ulps(got[i], exact))
     assert worst <= 2.0
+
+
+EDGE_K = [-1.0, 0.0, 0.5, 1.0, 2.0, 3.0, 7.0, 8.0, 9.0, 31.0, 33.0, 200.0, 1e20, math.inf, math.nan]
+EDGE_MU = [0.0, 1e-12, 1e-9, 0.3, 2.5, 40.0, 1e9, 1e12, math.nan, -1.0]
+EDGE_THETA = [0.0, 1e-10, 0.05, 1.0, 30.0, 1e15, math.inf, math.nan]
+
+
+def _layouts(dtype):
+    """(k, mu, theta) of >= PARALLEL_THRESHOLD elements over every edge
+    combination, in the layouts the tile kernel handles differently."""
+    rng = np.random.default_rng(11)
+    n1 = len(EDGE_MU) * len(EDGE_THETA)
+    k = rng.choice(EDGE_K, (400, n1)).astype(dtype)
+    mu_row = np.repeat(EDGE_MU, len(EDGE_THETA)).astype(dtype)
+    theta_row = np.tile(EDGE_THETA, len(EDGE_MU)).astype(dtype)
+    mu = np.broadcast_to(mu_row, k.shape).copy()
+    return {
+        "per-gene theta": (k, mu, theta_row),
+        "scalar theta, per-cell mu": (rng.choice(EDGE_K, (3000, 9)).astype(dtype),
+                                      rng.choice(EDGE_MU, (3000, 1)).astype(dtype), dtype(2.0)),
+        "1-D": (k.ravel(), mu.ravel(), np.broadcast_to(theta_row, k.shape).ravel().copy()),
+        "non-contiguous": (k.T, mu.T, theta_row[:, None]),
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", NAMES + ["ppf", "isf"])
+def test_tiles_match_scalar_on_edge_values(name, dtype):
+    """The large-call kernel (branch-free pass, then the general functions
+    where it gave NaN) is bit for bit the scalar function, edge cases and
+    every broadcast layout included."""
+    for label, (k, mu, theta) in _layouts(dtype).items():
+        if name in ("ppf", "isf"):      # quantiles; means whose search is quick
+            k = np.where(np.isnan(k), k, np.clip(np.abs(k) / 40.0, 0, 1)).astype(dtype)
+            mu = np.where(mu > 1e6, dtype(1e6), mu)
+        assert np.broadcast(k, mu, theta).size >= U.PARALLEL_THRESHOLD
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")          # no spurious FP warnings
+            got = getattr(U, name)(k, mu, theta)
+            small = getattr(U, name)(k.ravel()[:100], np.ravel(mu)[:1], np.ravel(theta)[:1])
+        with np.errstate(all="ignore"):
+            want = U.compiled(name)(k, mu, theta)
+            want_small = U.compiled(name)(k.ravel()[:100], np.ravel(mu)[0], np.ravel(theta)[0])
+        np.testing.assert_array_equal(small, want_small)
+        assert got.dtype == want.dtype == dtype, label
+        np.testing.assert_array_equal(got, want, err_msg=label)
