@@ -19,13 +19,8 @@ from .ufuncs import TILE, _operand, _row, _tile
 def _add(s, c, v):
     """Neumaier's compensated addition: (s, c) += v."""
     t = s + v
-    if math.isinf(t):                  # an impossible count: the sum is -inf
-        return t, c
-    if abs(s) >= abs(v):
-        c += (s - t) + v
-    else:
-        c += (v - t) + s
-    return t, c
+    e = (s - t) + v if abs(s) >= abs(v) else (v - t) + s
+    return t, c + (0.0 if math.isinf(t) else e)     # an impossible count: -inf
 
 
 @njit(cache=True)
