@@ -126,16 +126,22 @@ def _logpmf_pos(k, mu, theta):
     return corr - t1 - t2 - 0.5 * math.log(k) - LN_SQRT_2PI
 
 
+@jit_inline
+def _logpmf_fast(k, mu, theta):
+    """logpmf by the branch-free path; NaN where it does not apply."""
+    return _logpmf_short(k, mu, theta, FAST_K)
+
+
 @jit
 def logpmf(k, mu, theta):
     """Log of the probability mass function at k."""
-    r = _logpmf_short(k, mu, theta, FAST_K)
+    r = _logpmf_fast(k, mu, theta)
     return r if r == r else _logpmf_slow(k, mu, theta)
 
 
 @jit
 def _logpmf_slow(k, mu, theta):
-    """logpmf where _logpmf_short does not apply."""
+    """logpmf where _logpmf_fast does not apply."""
     if math.isnan(k) or _invalid(mu, theta):
         return NAN
     if k < 0.0 or k != floor(k) or k == INF:
@@ -146,23 +152,25 @@ def _logpmf_slow(k, mu, theta):
 
 
 @jit_inline
-def _logpmf_fast(k, mu, theta):
-    """logpmf by the branch-free path; NaN where it does not apply."""
-    return _logpmf_short(k, mu, theta, FAST_K)
-
-
-@jit_inline
-def _pmf_short(k, mu, theta):
-    """pmf(k) by the branch-free path; NaN where it does not apply."""
-    r = _logpmf_short(k, mu, theta, FAST_K)
+def _pmf_fast(k, mu, theta):
+    """pmf by the branch-free path; NaN where it does not apply."""
+    r = _logpmf_fast(k, mu, theta)
     return exp_fast(r) if r >= -708.0 else NAN
 
 
 @jit
 def pmf(k, mu, theta):
     """Probability mass function at k."""
-    r = _pmf_short(k, mu, theta)
-    return r if r == r else math.exp(logpmf(k, mu, theta))
+    r = _pmf_fast(k, mu, theta)
+    return r if r == r else _pmf_slow(k, mu, theta)
+
+
+@jit
+def _pmf_slow(k, mu, theta):
+    """pmf where _pmf_fast does not apply (_logpmf_slow gives the very value
+    of _logpmf_fast where that applies: the same product, without the
+    factors of 1)."""
+    return math.exp(_logpmf_slow(k, mu, theta))
 
 
 # ---------------------------------------------------------------- tails
@@ -350,10 +358,10 @@ def _cdf_fast(k, mu, theta):
 
 
 @jit_inline
-def _sf_short(k, mu, theta):
+def _sf_fast(k, mu, theta):
     """sf(k) = 1 - cdf(k) where that is well conditioned (cdf < 0.9) and the
     short sum applies; NaN elsewhere. Branch-free."""
-    c = _cdf_short(k, mu, theta, FAST_K)
+    c = _cdf_fast(k, mu, theta)
     return 1.0 - c if c < 0.9 else NAN
 
 
@@ -398,13 +406,13 @@ def logcdf(k, mu, theta):
 @jit
 def cdf(k, mu, theta):
     """Cumulative distribution function P(X <= k)."""
-    c = _cdf_short(k, mu, theta, FAST_K)
+    c = _cdf_fast(k, mu, theta)
     return c if c == c else _cdf_slow(k, mu, theta)
 
 
 @jit
 def _cdf_slow(k, mu, theta):
-    """cdf where _cdf_short does not apply."""
+    """cdf where _cdf_fast does not apply."""
     s = _special_k(k, mu, theta)
     if s:
         return NAN if s == 1 else (0.0 if s == 2 else 1.0)
@@ -431,13 +439,13 @@ def logsf(k, mu, theta):
 @jit
 def sf(k, mu, theta):
     """Survival function P(X > k)."""
-    r = _sf_short(k, mu, theta)
+    r = _sf_fast(k, mu, theta)
     return r if r == r else _sf_slow(k, mu, theta)
 
 
 @jit
 def _sf_slow(k, mu, theta):
-    """sf where _sf_short does not apply."""
+    """sf where _sf_fast does not apply."""
     s = _special_k(k, mu, theta)
     if s:
         return NAN if s == 1 else (1.0 if s == 2 else 0.0)

@@ -84,8 +84,8 @@ def compiled(name, parallel=False):
 
 
 _CODES = {name: i for i, name in enumerate(__all__)}
-_FAST_K = (np.int64, np.int32, np.float64, np.float32)
-_FAST_PARAM = (np.float64, np.float32)
+_K_DTYPES = (np.int64, np.int32, np.float64, np.float32)
+_PARAM_DTYPES = (np.float64, np.float32)
 
 
 TILE = 4096
@@ -138,9 +138,9 @@ def _tile_at(code, x, mu, theta, out, t):
 
 # Per code: the branch-free common path (or None) and the general function
 # that takes over where it gives NaN.
-_FAST = {0: _scalar._logpmf_fast, 1: _scalar._pmf_short, 2: _scalar._cdf_fast,
-         4: _scalar._sf_short}
-_GENERAL = {0: _scalar._logpmf_slow, 1: _scalar.pmf, 2: _scalar._cdf_slow, 3: _scalar.logcdf,
+_FAST = {0: _scalar._logpmf_fast, 1: _scalar._pmf_fast, 2: _scalar._cdf_fast,
+         4: _scalar._sf_fast}
+_GENERAL = {0: _scalar._logpmf_slow, 1: _scalar._pmf_slow, 2: _scalar._cdf_slow, 3: _scalar.logcdf,
             4: _scalar._sf_slow, 5: _scalar.logsf, 6: _scalar.ppf, 7: _scalar.isf}
 
 
@@ -195,7 +195,7 @@ def _tiled(name, args, shape, out, parallel):
     ops = [_operand(a, shape2) for a in args]
     if any(a is None for a in ops):
         return None
-    if ops[0].dtype not in _FAST_K or any(a.dtype not in _FAST_PARAM for a in ops[1:]):
+    if ops[0].dtype not in _K_DTYPES or any(a.dtype not in _PARAM_DTYPES for a in ops[1:]):
         return None
     dtype = out_dtype(args)
     if out is None:
