@@ -50,15 +50,12 @@ def elementwise(name, x, mu, theta):
 
 
 def _block_draw(mu, theta, k0, k1, full_cols, dtype, block_info=None):
-    from .sampling import check_domain, draw, to_int64
+    from .sampling import draw
     loc = block_info[None]["array-location"]
     shape = block_info[None]["chunk-shape"]
     rows = loc[0][0] if len(loc) == 2 else 0
     cols = loc[-1][0] if loc else 0
     place = dict(offset=rows * full_cols + cols, stride=full_cols)
-    if np.issubdtype(dtype, np.integer):
-        check_domain(mu, theta)
-        return to_int64(draw(mu, theta, shape, (k0, k1), np.float64, **place))
     return draw(mu, theta, shape, (k0, k1), dtype, **place)
 
 

@@ -1,17 +1,26 @@
 """Counter-based random numbers and exact NB samplers, as scalar functions.
 
 Philox4x32-10 (Salmon et al., SC'11) maps a 128-bit counter and a 64-bit key
-to 128 random bits. Element ``i`` of a call uses the counters
-``(i mod 2**32, i div 2**32, j, 0)``, ``j = 0, 1, ...``, so every draw depends
-only on (key, i, j): the same key gives the same samples whatever the number
-of threads, the chunking or the target.
+to 128 random bits (a block). Element ``i`` of a call draws from the blocks
+``(i mod 2**32, i div 2**32, t, stream)``: stream 0 holds the inversion
+uniform, 1 the Gamma trials (``t = 0, 1, ...``), 2 the Gamma boost uniform,
+3 the Poisson trials. Every draw depends only on (key, i), so the same key
+gives the same samples whatever the number of threads, the chunking or the
+target; and each stage starts at a known block.
+
+Each sampler is a loop of trials, each a branch-free function of one block
+(``step``, ``_mt_try``, ``_ptrs_try``). ``inversion_start``, ``step`` and
+``composition_fast`` let the CPU kernel run the common path without a
+branch, in loops that vectorize, and leave NaN where the scalar samplers
+below must take over; the arithmetic is the same, so the kernel's draws are
+those of ``nb_variate``, bit for bit.
 """
 import math
 
 import numpy as np
 
 from . import _scalar
-from ._special import floor, jit
+from ._special import cos_2pi, exp_fast, floor, jit, jit_inline, log_factorial, log_fast
 
 _MASK = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
@@ -19,10 +28,15 @@ _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
 _W0 = np.uint64(0x9E3779B9)
 _W1 = np.uint64(0xBB67AE85)
-_TWO_PI = 2.0 * math.pi
+INF = math.inf
+NAN = math.nan
+
+#: Bound on the trials of the rejection loops (acceptance >= 0.7 each):
+#: NaN rather than a hang, for inputs no valid parameter produces.
+MAXTRIALS = 1000
 
 
-@jit
+@jit_inline
 def philox(c0, c1, c2, c3, k0, k1):
     """Philox4x32-10 of counter (c0..c3) under key (k0, k1); 32-bit words in uint64."""
     for r in range(10):
@@ -35,108 +49,161 @@ def philox(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-@jit
+@jit_inline
+def _block(k0, k1, i, t, stream):
+    i = np.uint64(i)
+    return philox(i & _MASK, i >> _SHIFT32, np.uint64(t), np.uint64(stream), k0, k1)
+
+
+@jit_inline
 def _u53(a, b):
     """A double in (0, 1) from 53 bits of two 32-bit words."""
     return ((a >> np.uint64(5)) * 67108864.0 + (b >> np.uint64(6)) + 0.5) * 1.1102230246251565e-16
 
 
-@jit
-def _block(k0, k1, i, j):
-    i = np.uint64(i)
-    return philox(i & _MASK, i >> _SHIFT32, np.uint64(j), np.uint64(0), k0, k1)
+@jit_inline
+def _u32(a):
+    """A double in (0, 1) from one 32-bit word: for acceptance tests, where a
+    resolution of 2**-32 moves acceptance probabilities by less than 1e-9."""
+    return (a + 0.5) * 2.3283064365386963e-10
+
+
+@jit_inline
+def step(k, pm, s, a, q):
+    """(pmf(k + 1), cdf(k + 1)) from pm = pmf(k), s = cdf(k), by the
+    recurrence pmf(k + 1) = pmf(k) (a + k q) / (k + 1): the walk of the
+    inversion, while u > s and pm > 1e-300 (underflow: the walk stalled)."""
+    nxt = pm * ((a + k * q) * (1.0 / (k + 1.0)))
+    return nxt, s + nxt
 
 
 @jit
-def uniforms(k0, k1, i, j):
-    """Block j of element i: two independent 53-bit uniforms in (0, 1)."""
-    c0, c1, c2, c3 = _block(k0, k1, i, j)
-    return _u53(c0, c1), _u53(c2, c3)
+def _invert(u, pm, a, q):
+    """(k, cdf(k)) at the end of the walk from 0 (pm = pmf(0)): k is the
+    inverse of u where u <= cdf(k), else the walk stalled (far tail)."""
+    k, s = 0.0, pm
+    while u > s and pm > 1e-300:
+        pm, s = step(k, pm, s, a, q)
+        k += 1.0
+    return k, s
 
 
-@jit
+@jit_inline
+def _inversion_start(mu, theta):
+    """(pmf(0), a, q) of the walk for NB(mu, theta); pmf(0) NaN where the
+    walk is not used: mu > 10 (too many steps), pmf(0) < 1e-260 (far from
+    the mass), or outside the domain of _scalar._t0."""
+    x = mu / theta
+    u = 1.0 + x
+    p = 1.0 / u
+    t0 = _scalar._t0(mu, theta, x, u, p)
+    ok = (mu >= 0.0) & (mu <= 10.0) & (theta > 0.0) & (u < 1e300) & (t0 > -600.0)
+    return exp_fast(t0) if ok else NAN, mu * p, x * p
+
+
+@jit_inline
+def _normal(w0, w1, w2):
+    """A standard normal by Box-Muller (the cosine half): a 53-bit radius
+    uniform, for the tails, and a 32-bit angle."""
+    return math.sqrt(-2.0 * log_fast(_u53(w0, w1))) * cos_2pi(_u32(w2))
+
+
+@jit_inline
+def _mt_setup(a):
+    """(d, c) of Marsaglia-Tsang for Gamma(a), boosted to a + 1 for a < 1."""
+    d = (a + 1.0 if a < 1.0 else a) - 1.0 / 3.0
+    return d, 1.0 / math.sqrt(9.0 * d)
+
+
+@jit_inline
 def _mt_try(d, c, z, u):
-    """One Marsaglia-Tsang trial: d v on acceptance, else -1."""
+    """One Marsaglia-Tsang (2000) trial from a normal z and a uniform u:
+    d v on acceptance, else -1. Candidates with v < 1e-300 are rejected
+    (acceptance probability below exp(-460 d))."""
     v = 1.0 + c * z
-    if v <= 0.0:
-        return -1.0
     v = v * v * v
+    ok = v > 1e-300
     zz = z * z
-    if u < 1.0 - 0.0331 * zz * zz or math.log(u) < 0.5 * zz + d * (1.0 - v + math.log(v)):
-        return d * v
-    return -1.0
+    squeeze = u < 1.0 - 0.0331 * zz * zz
+    exact = log_fast(u) < 0.5 * zz + d * (1.0 - v + log_fast(v if ok else 1.0))
+    return d * v if ok & (squeeze | exact) else -1.0
 
 
 @jit
-def gamma_variate(a, k0, k1, i, j):
-    """(g, e, next block) with G = g exp(e) ~ Gamma(a, 1), a > 0.
+def gamma_variate(a, k0, k1, i):
+    """(g, e) with G = g exp(e) ~ Gamma(a, 1), a > 0, from streams 1 and 2.
 
-    Marsaglia & Tsang (2000), each Box-Muller pair of normals feeding two
-    trials; for a < 1, G = Gamma(a + 1) U**(1/a) with e = log(U) / a kept
-    apart so that tiny shapes do not underflow to 0 (e = 0 for a >= 1).
+    For a < 1, G = Gamma(a + 1) U**(1/a) with e = log(U) / a kept apart so
+    that tiny shapes do not underflow to 0 (e = 0 for a >= 1). NaN after
+    MAXTRIALS rejections (only for a NaN shape).
     """
-    b = a + 1.0 if a < 1.0 else a
-    d = b - 1.0 / 3.0
-    c = 1.0 / math.sqrt(9.0 * d)
-    g = -1.0
-    while g < 0.0:
-        # one block per pair of trials: a 53-bit radius (the normal's tails),
-        # 32-bit angle and acceptance uniforms (their resolution, 2**-32,
-        # moves acceptance probabilities by less than 1e-9)
-        w0, w1, w2, w3 = _block(k0, k1, i, j)
-        j += 1
-        r = math.sqrt(-2.0 * math.log(_u53(w0, w1)))
-        t = _TWO_PI * (w2 + 0.5) * 2.3283064365386963e-10
-        g = _mt_try(d, c, r * math.cos(t), (w3 + 0.5) * 2.3283064365386963e-10)
-        if g < 0.0:
-            u = uniforms(k0, k1, i, j)[0]
-            j += 1
-            g = _mt_try(d, c, r * math.sin(t), u)
-    if a < 1.0:
-        u = uniforms(k0, k1, i, j)[0]
-        return g, math.log(u) / a, j + 1
-    return g, 0.0, j
+    d, c = _mt_setup(a)
+    for t in range(MAXTRIALS):
+        w0, w1, w2, w3 = _block(k0, k1, i, t, 1)
+        g = _mt_try(d, c, _normal(w0, w1, w2), _u32(w3))
+        if g >= 0.0:
+            return g, _boost(a, k0, k1, i)
+    return NAN, 0.0
+
+
+@jit_inline
+def _boost(a, k0, k1, i):
+    """log(U) / a for a < 1 (stream 2), else 0."""
+    w0, w1, _, _ = _block(k0, k1, i, 0, 2)
+    return log_fast(_u53(w0, w1)) / a if a < 1.0 else 0.0
+
+
+@jit_inline
+def _lam(g, e, mu, theta):
+    """The Poisson mean G mu / theta of the composition, G = g exp(e)
+    (0 below the normal range, inf beyond the float range)."""
+    t = log_fast(g) + e + log_fast(mu) - log_fast(theta)
+    tail = exp_fast(t) if (t > -708.0) & (t < 709.0) else (0.0 if t <= -708.0 else INF)
+    return g * (mu / theta) if e == 0.0 else tail
+
+
+@jit_inline
+def _ptrs_try(lam, w0, w1, w2):
+    """One trial of Hormann's PTRS (1993) for Poisson(lam), lam >= 10:
+    (k, w, r), r = 1 accepts k, 0 rejects it, -1 (lam >= 1e6 only) accepts
+    it if log(w) <= log pmf(k), left to the caller: there the test needs the
+    exact log-pmf, below it pmf(k) = exp(k log(lam) - lam - log(k!)) (its
+    rounding, ~1e-16 k log(lam), moves acceptance by < 1e-9)."""
+    b = 0.931 + 2.53 * math.sqrt(lam)
+    a = -0.059 + 0.02483 * b
+    r = 1.0 / ((b - 2.0) * (b - 3.4))       # one division for 1/(b - 2), 1/(b - 3.4)
+    vr = 0.9277 - 3.6224 * (b - 3.4) * r
+    inv_alpha = 1.1239 + 1.1328 * (b - 2.0) * r
+    u = _u53(w0, w1) - 0.5
+    v = _u32(w2)
+    us = 0.5 - abs(u)
+    rus = 1.0 / us
+    k = floor((2.0 * a * rus + b) * u + lam + 0.43)
+    w = v * inv_alpha / (a * rus * rus + b)
+    kk = k if k >= 0.0 else 0.0
+    lp = kk * log_fast(lam) - lam - log_factorial(kk)
+    exact = (lp > -708.0) & (w <= exp_fast(lp if lp > -708.0 else 0.0))
+    quick = (us >= 0.07) & (v <= vr)
+    reject = (k < 0.0) | ((us < 0.013) & (v > us))
+    return k, w, 1 if quick else (0 if reject else (-1 if lam >= 1e6 else (1 if exact else 0)))
 
 
 @jit
-def poisson_variate(lam, k0, k1, i, j):
-    """Poisson(lam) as a float: inversion below 10, else Hormann's PTRS
-    (1993) with its acceptance test on the exact Poisson log-pmf."""
-    if lam <= 0.0:
-        return 0.0
+def poisson_variate(lam, k0, k1, i, start):
+    """Poisson(lam) as a float, from stream 3: inversion below 10, else PTRS
+    with the exact log-pmf in its acceptance test (_ptrs_try), from trial
+    ``start`` (1 where trial 0 is known to reject)."""
+    if not lam < INF:
+        return lam
     if lam < 10.0:
-        u = uniforms(k0, k1, i, j)[0]
-        k = 0.0
-        p = math.exp(-lam)
-        s = p
-        while u > s and k < 1000.0:
-            k += 1.0
-            p *= lam / k
-            s += p
-        return k
-    slam = math.sqrt(lam)
-    b = 0.931 + 2.53 * slam
-    a = -0.059 + 0.02483 * b
-    log_inv_alpha = math.log(1.1239 + 1.1328 / (b - 3.4))
-    vr = 0.9277 - 3.6224 / (b - 2.0)
-    while True:
-        u, v = uniforms(k0, k1, i, j)
-        j += 1
-        u -= 0.5
-        us = 0.5 - abs(u)
-        k = floor((2.0 * a / us + b) * u + lam + 0.43)
-        if us >= 0.07 and v <= vr:
+        w0, w1, _, _ = _block(k0, k1, i, 0, 3)
+        return _invert(_u53(w0, w1), exp_fast(-lam), lam, 0.0)[0]
+    for t in range(start, MAXTRIALS):
+        w0, w1, w2, _ = _block(k0, k1, i, t, 3)
+        k, w, r = _ptrs_try(lam, w0, w1, w2)
+        if r > 0 or (r < 0 and math.log(w) <= _scalar.logpmf(k, lam, INF)):
             return k
-        if k < 0.0 or (us < 0.013 and v > us):
-            continue
-        # the exact log-pmf where lgamma's rounding would matter (its error,
-        # ~1e-16 of k log lam, moves acceptance by < 1e-10 below 1e6)
-        if lam < 1e6:
-            lp = k * math.log(lam) - lam - math.lgamma(k + 1.0)
-        else:
-            lp = _scalar.logpmf(k, lam, math.inf)
-        if math.log(v) + log_inv_alpha - math.log(a / (us * us) + b) <= lp:
-            return k
+    return NAN
 
 
 @jit
@@ -144,35 +211,56 @@ def nb_variate(mu, theta, k0, k1, i):
     """NB(mu, theta) draw of element i, as a float.
 
     Means up to 10 (most entries of count data): inversion of the cdf with
-    one uniform, the pmf recurrence summed from pmf(0) (expected mu + 1
-    steps). Larger means, or the far tail where the running sum stalls below
-    the uniform: Poisson(Gamma(theta, scale mu / theta)) on further blocks of
-    the same stream. theta = inf is Poisson(mu); mu = 0 or theta = 0 give 0;
-    invalid parameters NaN. The Gamma is never clamped.
+    one uniform, the pmf recurrence walked from pmf(0) (expected mu + 1
+    steps). Larger means, or the far tail where the walk stalls below the
+    uniform: Poisson(Gamma(theta, scale mu / theta)) from the other streams.
+    theta = inf is Poisson(mu); mu = 0 or theta = 0 give 0; invalid
+    parameters NaN. The Gamma is never clamped.
     """
-    if not (mu >= 0.0 and theta >= 0.0 and mu < math.inf):
-        return math.nan
+    if not (mu >= 0.0 and theta >= 0.0 and mu < INF):
+        return NAN
     if mu == 0.0 or theta == 0.0:
         return 0.0
-    if mu <= 10.0:
-        t0 = _scalar._log_p0(mu, theta)
-        if t0 > -600.0:
-            x = mu / theta
-            p = 1.0 / (1.0 + x)
-            a = mu * p
-            q = x * p
-            u = uniforms(k0, k1, i, 0)[0]
-            pm = math.exp(t0)
-            s = pm
-            k = 0.0
-            while u > s and pm > 1e-300:
-                pm *= (a + k * q) / (k + 1.0)
-                k += 1.0
-                s += pm
-            if u <= s:
-                return k
-    if theta == math.inf:
-        return poisson_variate(mu, k0, k1, i, 1)
-    g, e, j = gamma_variate(theta, k0, k1, i, 1)
-    lam = g * (mu / theta) if e == 0.0 else math.exp(math.log(g) + e + math.log(mu) - math.log(theta))
-    return poisson_variate(lam, k0, k1, i, j)
+    pm, a, q = _inversion_start(mu, theta)
+    if pm == pm:
+        u = inversion_start(mu, theta, k0, k1, i)[0]
+        k, s = _invert(u, pm, a, q)
+        if u <= s:
+            return k
+    if theta == INF:
+        return poisson_variate(mu, k0, k1, i, np.int64(0))
+    g, e = gamma_variate(theta, k0, k1, i)
+    return poisson_variate(_lam(g, e, mu, theta), k0, k1, i, np.int64(0))
+
+
+@jit_inline
+def inversion_start(mu, theta, k0, k1, i):
+    """(u, pmf(0), a, q) of nb_variate's inversion; pmf(0) NaN where it is
+    not used (see _inversion_start). Branch-free."""
+    pm, a, q = _inversion_start(mu, theta)
+    w0, w1, _, _ = _block(k0, k1, i, 0, 0)
+    return _u53(w0, w1), pm, a, q
+
+
+@jit_inline
+def composition_fast(mu, theta, k0, k1, i, boost):
+    """(x, lam, start) for mu > 10, branch-free: x = nb_variate where the
+    first Gamma trial and the first PTRS trial (lam >= 10) accept, else NaN;
+    lam the Poisson mean where the Gamma is done (poisson_variate(lam, start)
+    then gives the draw), else NaN. boost (a constant in the caller's loop):
+    whether shapes below 1 occur, else stream 2 and the exp-log form of
+    _lam are skipped."""
+    d, c = _mt_setup(theta)
+    w0, w1, w2, w3 = _block(k0, k1, i, 0, 1)
+    g = _mt_try(d, c, _normal(w0, w1, w2), _u32(w3))
+    poisson = theta == INF
+    ok = (mu < INF) & (theta > 0.0) & ((g >= 0.0) | poisson)
+    if boost:
+        lam = _lam(g if ok else 1.0, _boost(theta, k0, k1, i), mu, theta)
+    else:
+        lam = g * (mu / theta)
+    lam = NAN if not ok else (mu if poisson else lam)
+    w0, w1, w2, _ = _block(k0, k1, i, 0, 3)
+    k, _, r = _ptrs_try(lam if lam >= 10.0 else 10.0, w0, w1, w2)
+    ptrs = lam >= 10.0
+    return k if ptrs & (r > 0) else NAN, lam, 1 if ptrs & (r == 0) else 0

@@ -7,19 +7,150 @@ the same samples for any number of threads and any split of the output.
 import numpy as np
 from numba import njit, prange
 
-from . import _params, _random
+from . import _params, _random, ufuncs
+from ._special import jit, jit_inline
+
+f8 = np.float64
 
 
-@njit(parallel=True, cache=True)
-def _sample2d(mu, theta, k0, k1, offset, stride, out):
-    """out[i, j] = NB draw number offset + i * stride + j, in tiles of 4096."""
-    n0, n1 = out.shape
-    nb = (n1 + 4095) // 4096
-    for t in prange(n0 * nb):
+@njit(parallel=True, cache=True, error_model="numpy")
+def _sample_tiles(mu, theta, k0, k1, offset, stride, out):
+    """out[i, j] = NB draw number offset + i * stride + j, over 2-D operands
+    (see ufuncs._row), by tiles of a row, on all threads. Returns how many
+    draws are NaN or beyond the int64 range (garbage in an int64 out)."""
+    bad = 0
+    for t in prange(ufuncs._ntiles(out)):
+        nb = (out.shape[1] + ufuncs.TILE - 1) // ufuncs.TILE
         i = t // nb
-        for j in range((t % nb) * 4096, min((t % nb + 1) * 4096, n1)):
-            out[i, j] = _random.nb_variate(np.float64(mu[i, j]), np.float64(theta[i, j]),
-                                           k0, k1, offset + i * stride + j)
+        j0 = (t % nb) * ufuncs.TILE
+        j1 = min(j0 + ufuncs.TILE, out.shape[1])
+        x = np.empty(j1 - j0)
+        _tile(ufuncs._row(mu, i, j0, j1), ufuncs._row(theta, i, j0, j1), k0, k1,
+              offset + i * stride + j0, x)
+        o = out[i, j0:j1]
+        for j in range(x.size):
+            bad += not x[j] < 9.223372036854775807e18
+            o[j] = x[j]
+    return bad
+
+
+@jit
+def _tile(ms, ts, k0, k1, first, o):
+    """o[j] = nb_variate of draw first + j: the branch-free first trials
+    over the whole tile (loops that vectorize), each only where some element
+    needs it, then the scalar samplers where they gave NaN."""
+    small, large, boost = _kinds(ms, ts)
+    lam = np.empty(o.size if large else 0)
+    start = np.empty(lam.size, np.int64)
+    if small:
+        _walk(ms, ts, k0, k1, first, o)
+    if large:
+        _composition(ms, ts, k0, k1, first, o, lam, start, boost)
+        _retry(lam, start, k0, k1, first, o)
+    for j in range(o.size):
+        if o[j] != o[j]:
+            if not ms[j] <= 10.0 and lam[j] == lam[j]:
+                o[j] = _random.poisson_variate(lam[j], k0, k1, first + j, start[j])
+            else:
+                o[j] = _random.nb_variate(f8(ms[j]), f8(ts[j]), k0, k1, first + j)
+
+
+@jit
+def _kinds(ms, ts):
+    """Whether the tile has means <= 10, means > 10, shapes < 1."""
+    small = large = boost = False
+    for j in range(ms.size):
+        small |= ms[j] <= 10.0
+        large |= not ms[j] <= 10.0
+        boost |= ts[j] < 1.0
+    return small, large, boost
+
+
+@jit
+def _composition(ms, ts, k0, k1, first, o, lam, start, boost):
+    """o[j], lam[j], start[j] = composition_fast where mu > 10."""
+    if boost:       # a constant in each loop
+        for j in range(o.size):
+            _composition_at(ms, ts, k0, k1, first, o, lam, start, j, True)
+    else:
+        for j in range(o.size):
+            _composition_at(ms, ts, k0, k1, first, o, lam, start, j, False)
+
+
+@jit_inline
+def _composition_at(ms, ts, k0, k1, first, o, lam, start, j, boost):
+    x, lm, st = _random.composition_fast(f8(ms[j]), f8(ts[j]), k0, k1, first + j, boost)
+    small = ms[j] <= 10.0
+    o[j] = o[j] if small else x
+    lam[j] = np.nan if small else lm
+    start[j] = 0 if small else st
+
+
+@jit
+def _retry(lam, start, k0, k1, first, o):
+    """Further PTRS trials for the draws whose first one rejected, gathered
+    into contiguous arrays (a loop that vectorizes), in lockstep, until at
+    most 1/8 of them are left (start[j]: the next trial of those)."""
+    idx = np.empty(o.size, np.int64)
+    m = 0
+    for j in range(o.size):
+        if start[j] == 1:
+            idx[m] = j
+            m += 1
+    lam1, x, nxt = np.empty(m), np.full(m, np.nan), np.ones(m, np.int64)
+    for c in range(m):
+        lam1[c] = lam[idx[c]]
+    for t in range(1, _random.MAXTRIALS):
+        pending = 0
+        for c in range(m):
+            w0, w1, w2, _ = _random._block(k0, k1, first + idx[c], t, 3)
+            k, _, r = _random._ptrs_try(lam1[c], w0, w1, w2)
+            go = nxt[c] == t
+            x[c] = k if go & (r > 0) else x[c]
+            nxt[c] = t + 1 if go & (r == 0) else nxt[c]
+            pending += go & (r == 0)
+        if 8 * pending <= m:
+            break
+    for c in range(m):
+        o[idx[c]] = x[c]
+        start[idx[c]] = nxt[c]
+
+
+@jit
+def _walk(ms, ts, k0, k1, first, o):
+    """o[j] = the inversion of nb_variate where it applies and ends within
+    the steps taken, else NaN. The walk runs in lockstep (step t moves every
+    element still below its uniform from t to t + 1) over contiguous arrays
+    (loops that vectorize), compacted every 4 steps to the elements still
+    walking, until at most 1/64 of the tile is left to the scalar sampler."""
+    n = o.size
+    idx, k = np.arange(n), np.zeros(n)
+    u, pm, s, a, q = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for j in range(n):
+        u[j], pm[j], a[j], q[j] = _random.inversion_start(f8(ms[j]), f8(ts[j]), k0, k1, first + j)
+        s[j] = pm[j]
+    m = n
+    t = 0
+    while 64 * m > n and t < 1000:
+        for _ in range(4):
+            for c in range(m):
+                go = (u[c] > s[c]) & (pm[c] > 1e-300)
+                nxt, s1 = _random.step(f8(t), pm[c], s[c], a[c], q[c])
+                pm[c] = nxt if go else pm[c]
+                s[c] = s1 if go else s[c]
+                k[c] = t + 1.0 if go else k[c]
+            t += 1
+        left = 0
+        for c in range(m):
+            if (u[c] > s[c]) & (pm[c] > 1e-300):
+                idx[left], k[left], u[left], pm[left], s[left], a[left], q[left] = (
+                    idx[c], k[c], u[c], pm[c], s[c], a[c], q[c])
+                left += 1
+            else:
+                o[idx[c]] = k[c] if u[c] <= s[c] else np.nan
+        m = left
+    for c in range(m):
+        o[idx[c]] = np.nan
 
 
 def key(random_state):
@@ -54,10 +185,12 @@ def _shape(size, default):
 def draw(mu, theta, shape, random_state, dtype, offset=0, stride=None):
     """NB(mu, theta) draws of ``shape`` (parameters broadcast to it) as ``dtype``.
 
-    Floating dtypes give NaN for invalid parameters. A 2-D block of a larger
-    2-D array gets the draws of its place with ``offset`` (the number of its
-    first element) and ``stride`` (the row length of the larger array).
-    ``random_state`` may also be a key (a pair of uint64) from :func:`key`.
+    Floating dtypes give NaN for invalid parameters; int64 raises ValueError
+    for them (as scipy's rvs) and for draws beyond its range. A 2-D block of
+    a larger 2-D array gets the draws of its place with ``offset`` (the
+    number of its first element) and ``stride`` (the row length of the
+    larger array). ``random_state`` may also be a key (a pair of uint64)
+    from :func:`key`.
     """
     k0, k1 = random_state if isinstance(random_state, tuple) else key(random_state)
     shape = tuple(shape)
@@ -66,20 +199,30 @@ def draw(mu, theta, shape, random_state, dtype, offset=0, stride=None):
         return _dask.draw(mu, theta, shape, (k0, k1), dtype)
     shape2 = ((1,) * (2 - len(shape)) + shape if len(shape) <= 2
               else (int(np.prod(shape[:-1])), shape[-1]))
-    views = [np.broadcast_to(a, shape).reshape(shape2) for a in (mu, theta)]
-    out = np.empty(shape2, dtype)
-    if out.size:
-        _sample2d(views[0], views[1], k0, k1, np.int64(offset),
-                  np.int64(shape2[1] if stride is None else stride), out)
-    return out.reshape(shape)
+    # one compiled kernel per output kind: float64 parameters, int64 or float64 out
+    ops = [_operand(a, shape, shape2).astype(np.float64, copy=False) for a in (mu, theta)]
+    integer = np.dtype(dtype) == np.int64
+    out = np.empty(shape2, np.int64 if integer else np.float64)
+    if out.size and _sample_tiles(ops[0], ops[1], k0, k1, np.int64(offset),
+                                  np.int64(shape2[1] if stride is None else stride), out) \
+            and integer:
+        with np.errstate(invalid="ignore"):
+            if not np.all((mu >= 0) & (theta >= 0) & (mu < np.inf)):
+                raise ValueError("Domain error in arguments: mu must be finite and >= 0, theta >= 0")
+        raise ValueError("NB draws beyond the int64 range (mean near 1e18 or above): "
+                         "use NegativeBinomial.sample, which returns floats")
+    return out.reshape(shape).astype(dtype, copy=False)
 
 
-def check_domain(mu, theta):
-    """Raise ValueError, as scipy's rvs does, for invalid parameters."""
-    with np.errstate(invalid="ignore"):
-        ok = (mu >= 0) & (theta >= 0) & (mu < np.inf)
-    if not np.all(ok):
-        raise ValueError("Domain error in arguments: mu must be finite and >= 0, theta >= 0")
+def _operand(a, shape, shape2):
+    """A parameter as a 2-D operand of _sample_tiles (see ufuncs._operand);
+    copied, broadcast, beyond 2 dimensions."""
+    a = np.asarray(a)
+    if a.size == 1:
+        return a.reshape(1, 1)
+    if len(shape) <= 2:
+        return ufuncs._operand(np.broadcast_to(a, shape), shape2, copy=True)
+    return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(shape2)
 
 
 def rvs(mu, theta, size=None, random_state=None):
@@ -99,20 +242,10 @@ def rvs(mu, theta, size=None, random_state=None):
     Raises
     ------
     ValueError
-        For invalid parameters (as scipy: "Domain error in arguments").
+        For invalid parameters (as scipy: "Domain error in arguments"), and
+        for draws beyond the int64 range.
     """
     mu, theta = _params.as_float(mu, theta)
     shape = _shape(size, np.broadcast_shapes(mu.shape, theta.shape))
-    if _params.is_dask(mu) or _params.is_dask(theta):
-        return draw(mu, theta, shape, random_state, np.int64)   # blocks check and cast
-    check_domain(mu, theta)
-    out = to_int64(draw(mu, theta, shape, random_state, np.float64))
+    out = draw(mu, theta, shape, random_state, np.int64)
     return out[()] if out.ndim == 0 else out
-
-
-def to_int64(draws):
-    """Float draws as int64, refusing those beyond its range (a cast would wrap)."""
-    if draws.size and not np.max(draws) < 2.0 ** 63:
-        raise ValueError("NB draws beyond the int64 range (mean near 1e18 or above): "
-                         "use NegativeBinomial.sample, which returns floats")
-    return draws.astype(np.int64)

@@ -226,6 +226,23 @@ def test_fast_log_exp_within_1_ulp():
             assert abs(f(x) - exact) <= np.spacing(abs(exact)), (f, x)
 
 
+def test_sampler_cos_and_log_factorial():
+    """The branch-free cos(2 pi x) of the normals and log(k!) of the PTRS
+    acceptance test, against mpmath."""
+    from numba import njit
+
+    from nbnumba._special import cos_2pi, log_factorial
+    mp.mp.dps = 40
+    cos = njit(lambda x: cos_2pi(x))
+    lf = njit(lambda k: log_factorial(k))
+    for x in np.concatenate([np.random.default_rng(6).uniform(0, 1, 3000),
+                             [0.0, 0.125, 0.25, 0.5, 0.75, 1.0, 2.0 ** -33]]):
+        assert abs(cos(x) - float(mp.cos(2 * mp.pi * mp.mpf(float(x))))) <= 2.3e-16, x
+    for k in list(range(40)) + [100.0, 12345.0, 1e6, 3e9]:
+        exact = float(mp.loggamma(mp.mpf(k) + 1))
+        assert abs(lf(float(k)) - exact) <= 4 * np.spacing(max(exact, 1.0)), k
+
+
 def test_short_product_stays_normal():
     """k = 32 at mu = 1e-9: the product underflows to subnormals; the saddle
     point takes over (the log of a subnormal loses digits)."""
