@@ -116,10 +116,13 @@ def _mt_setup(a):
 
 
 @jit_inline
-def _mt_try(d, c, z, u):
-    """One Marsaglia-Tsang (2000) trial from a normal z and a uniform u:
-    d v on acceptance, else -1. Candidates with v < 1e-300 are rejected
-    (acceptance probability below exp(-460 d))."""
+def _mt_try(d, c, k0, k1, i, t):
+    """Marsaglia-Tsang (2000) trial t (block t of stream 1: a normal z and a
+    uniform u): d v on acceptance, else -1. Candidates with v < 1e-300 are
+    rejected (acceptance probability below exp(-460 d))."""
+    w0, w1, w2, w3 = _block(k0, k1, i, t, 1)
+    z = _normal(w0, w1, w2)
+    u = _u32(w3)
     v = 1.0 + c * z
     v = v * v * v
     ok = v > 1e-300
@@ -139,8 +142,7 @@ def gamma_variate(a, k0, k1, i):
     """
     d, c = _mt_setup(a)
     for t in range(MAXTRIALS):
-        w0, w1, w2, w3 = _block(k0, k1, i, t, 1)
-        g = _mt_try(d, c, _normal(w0, w1, w2), _u32(w3))
+        g = _mt_try(d, c, k0, k1, i, t)
         if g >= 0.0:
             return g, _boost(a, k0, k1, i)
     return NAN, 0.0
@@ -163,8 +165,9 @@ def _lam(g, e, mu, theta):
 
 
 @jit_inline
-def _ptrs_try(lam, w0, w1, w2):
-    """One trial of Hormann's PTRS (1993) for Poisson(lam), lam >= 10:
+def _ptrs_try(lam, k0, k1, i, t):
+    """Trial t (block t of stream 3) of Hormann's PTRS (1993) for
+    Poisson(lam), lam >= 10:
     (k, w, r), r = 1 accepts k, 0 rejects it, -1 (lam >= 1e6 only) accepts
     it if log(w) <= log pmf(k), left to the caller: there the test needs the
     exact log-pmf, below it pmf(k) = exp(k log(lam) - lam - log(k!)) (its
@@ -174,6 +177,7 @@ def _ptrs_try(lam, w0, w1, w2):
     r = 1.0 / ((b - 2.0) * (b - 3.4))       # one division for 1/(b - 2), 1/(b - 3.4)
     vr = 0.9277 - 3.6224 * (b - 3.4) * r
     inv_alpha = 1.1239 + 1.1328 * (b - 2.0) * r
+    w0, w1, w2, _ = _block(k0, k1, i, t, 3)
     u = _u53(w0, w1) - 0.5
     v = _u32(w2)
     us = 0.5 - abs(u)
@@ -199,8 +203,7 @@ def poisson_variate(lam, k0, k1, i, start):
         w0, w1, _, _ = _block(k0, k1, i, 0, 3)
         return _invert(_u53(w0, w1), exp_fast(-lam), lam, 0.0)[0]
     for t in range(start, MAXTRIALS):
-        w0, w1, w2, _ = _block(k0, k1, i, t, 3)
-        k, w, r = _ptrs_try(lam, w0, w1, w2)
+        k, w, r = _ptrs_try(lam, k0, k1, i, t)
         if r > 0 or (r < 0 and math.log(w) <= _scalar.logpmf(k, lam, INF)):
             return k
     return NAN
@@ -251,8 +254,7 @@ def composition_fast(mu, theta, k0, k1, i, boost):
     whether shapes below 1 occur, else stream 2 and the exp-log form of
     _lam are skipped."""
     d, c = _mt_setup(theta)
-    w0, w1, w2, w3 = _block(k0, k1, i, 0, 1)
-    g = _mt_try(d, c, _normal(w0, w1, w2), _u32(w3))
+    g = _mt_try(d, c, k0, k1, i, 0)
     poisson = theta == INF
     ok = (mu < INF) & (theta > 0.0) & ((g >= 0.0) | poisson)
     if boost:
@@ -260,7 +262,6 @@ def composition_fast(mu, theta, k0, k1, i, boost):
     else:
         lam = g * (mu / theta)
     lam = NAN if not ok else (mu if poisson else lam)
-    w0, w1, w2, _ = _block(k0, k1, i, 0, 3)
-    k, _, r = _ptrs_try(lam if lam >= 10.0 else 10.0, w0, w1, w2)
+    k, _, r = _ptrs_try(lam if lam >= 10.0 else 10.0, k0, k1, i, 0)
     ptrs = lam >= 10.0
     return k if ptrs & (r > 0) else NAN, lam, 1 if ptrs & (r == 0) else 0

@@ -10,8 +10,6 @@ from numba import njit, prange
 from . import _params, _random, ufuncs
 from ._special import jit, jit_inline
 
-f8 = np.float64
-
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def _sample_tiles(mu, theta, k0, k1, offset, stride, out):
@@ -20,10 +18,7 @@ def _sample_tiles(mu, theta, k0, k1, offset, stride, out):
     draws are NaN or beyond the int64 range (garbage in an int64 out)."""
     bad = 0
     for t in prange(ufuncs._ntiles(out)):
-        nb = (out.shape[1] + ufuncs.TILE - 1) // ufuncs.TILE
-        i = t // nb
-        j0 = (t % nb) * ufuncs.TILE
-        j1 = min(j0 + ufuncs.TILE, out.shape[1])
+        i, j0, j1 = ufuncs.tile_span(out, t)
         x = np.empty(j1 - j0)
         _tile(ufuncs._row(mu, i, j0, j1), ufuncs._row(theta, i, j0, j1), k0, k1,
               offset + i * stride + j0, x)
@@ -49,10 +44,10 @@ def _tile(ms, ts, k0, k1, first, o):
         _retry(lam, start, k0, k1, first, o)
     for j in range(o.size):
         if o[j] != o[j]:
-            if not ms[j] <= 10.0 and lam[j] == lam[j]:
+            if large and lam[j] == lam[j]:      # NaN but where mu > 10 and the Gamma is done
                 o[j] = _random.poisson_variate(lam[j], k0, k1, first + j, start[j])
             else:
-                o[j] = _random.nb_variate(f8(ms[j]), f8(ts[j]), k0, k1, first + j)
+                o[j] = _random.nb_variate(ms[j], ts[j], k0, k1, first + j)
 
 
 @jit
@@ -79,7 +74,7 @@ def _composition(ms, ts, k0, k1, first, o, lam, start, boost):
 
 @jit_inline
 def _composition_at(ms, ts, k0, k1, first, o, lam, start, j, boost):
-    x, lm, st = _random.composition_fast(f8(ms[j]), f8(ts[j]), k0, k1, first + j, boost)
+    x, lm, st = _random.composition_fast(ms[j], ts[j], k0, k1, first + j, boost)
     small = ms[j] <= 10.0
     o[j] = o[j] if small else x
     lam[j] = np.nan if small else lm
@@ -103,8 +98,7 @@ def _retry(lam, start, k0, k1, first, o):
     for t in range(1, _random.MAXTRIALS):
         pending = 0
         for c in range(m):
-            w0, w1, w2, _ = _random._block(k0, k1, first + idx[c], t, 3)
-            k, _, r = _random._ptrs_try(lam1[c], w0, w1, w2)
+            k, _, r = _random._ptrs_try(lam1[c], k0, k1, first + idx[c], t)
             go = nxt[c] == t
             x[c] = k if go & (r > 0) else x[c]
             nxt[c] = t + 1 if go & (r == 0) else nxt[c]
@@ -127,7 +121,7 @@ def _walk(ms, ts, k0, k1, first, o):
     idx, k = np.arange(n), np.zeros(n)
     u, pm, s, a, q = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for j in range(n):
-        u[j], pm[j], a[j], q[j] = _random.inversion_start(f8(ms[j]), f8(ts[j]), k0, k1, first + j)
+        u[j], pm[j], a[j], q[j] = _random.inversion_start(ms[j], ts[j], k0, k1, first + j)
         s[j] = pm[j]
     m = n
     t = 0
@@ -135,7 +129,7 @@ def _walk(ms, ts, k0, k1, first, o):
         for _ in range(4):
             for c in range(m):
                 go = (u[c] > s[c]) & (pm[c] > 1e-300)
-                nxt, s1 = _random.step(f8(t), pm[c], s[c], a[c], q[c])
+                nxt, s1 = _random.step(np.float64(t), pm[c], s[c], a[c], q[c])
                 pm[c] = nxt if go else pm[c]
                 s[c] = s1 if go else s[c]
                 k[c] = t + 1.0 if go else k[c]
@@ -200,7 +194,7 @@ def draw(mu, theta, shape, random_state, dtype, offset=0, stride=None):
     shape2 = ((1,) * (2 - len(shape)) + shape if len(shape) <= 2
               else (int(np.prod(shape[:-1])), shape[-1]))
     # one compiled kernel per output kind: float64 parameters, int64 or float64 out
-    ops = [_operand(a, shape, shape2).astype(np.float64, copy=False) for a in (mu, theta)]
+    ops = [_operand(np.asarray(a, np.float64), shape, shape2) for a in (mu, theta)]
     integer = np.dtype(dtype) == np.int64
     out = np.empty(shape2, np.int64 if integer else np.float64)
     if out.size and _sample_tiles(ops[0], ops[1], k0, k1, np.int64(offset),
@@ -215,9 +209,8 @@ def draw(mu, theta, shape, random_state, dtype, offset=0, stride=None):
 
 
 def _operand(a, shape, shape2):
-    """A parameter as a 2-D operand of _sample_tiles (see ufuncs._operand);
-    copied, broadcast, beyond 2 dimensions."""
-    a = np.asarray(a)
+    """A float64 parameter as a 2-D operand of _sample_tiles (see
+    ufuncs._operand); copied, broadcast, beyond 2 dimensions."""
     if a.size == 1:
         return a.reshape(1, 1)
     if len(shape) <= 2:

@@ -127,11 +127,16 @@ def _ntiles(out):
 
 
 @njit(inline="always")
-def _tile_at(code, x, mu, theta, out, t):
+def tile_span(out, t):
+    """(row, first column, end column) of tile t of out (see _ntiles)."""
     nb = (out.shape[1] + TILE - 1) // TILE
-    i = t // nb
     j0 = (t % nb) * TILE
-    j1 = min(j0 + TILE, out.shape[1])
+    return t // nb, j0, min(j0 + TILE, out.shape[1])
+
+
+@njit(inline="always")
+def _tile_at(code, x, mu, theta, out, t):
+    i, j0, j1 = tile_span(out, t)
     _tile(code, _row(x, i, j0, j1), _row(mu, i, j0, j1), _row(theta, i, j0, j1),
           out[i, j0:j1])
 
