@@ -11,10 +11,15 @@ n, p (scipy)           n             n (1 - p) / p
 
 torch's ``probs`` is the probability of a *success* (a count),
 ``probs = mu / (mu + theta)``; scipy's ``p = theta / (theta + mu)`` is its
-complement. Conversions are elementwise on NumPy arrays, keep float32 as
-float32 (Python scalars as float64) and never raise: out-of-range inputs map
-to values the kernels treat as invalid (NaN results).
+complement. Conversions are elementwise, keep float32 as float32 (Python
+scalars as float64) and never raise: out-of-range inputs map to values the
+kernels treat as invalid (NaN results). They run in the parameters' own
+array module: NumPy (Dask lazily), or CuPy / torch for their GPU arrays, on
+the device and without copies.
 """
+import importlib
+import math
+
 import numpy as np
 
 PARAMETERIZATIONS = (("mu", "theta"), ("total_count", "probs"),
@@ -26,16 +31,68 @@ def is_dask(a):
     return type(a).__module__.startswith("dask.")
 
 
+def on_device(a):
+    """Whether a is a GPU array (CUDA array interface, or the CUDA simulator's)."""
+    return hasattr(a, "__cuda_array_interface__") or hasattr(a, "__cuda_ndarray__")
+
+
+def namespace(*arrays):
+    """The array module the parameters live in: NumPy, or CuPy / torch for
+    their GPU arrays. Host arrays are never moved to the GPU implicitly."""
+    device = [a for a in arrays if on_device(a)]
+    if not device:
+        return np
+    mod = type(device[0]).__module__.split(".")[0]
+    if mod not in ("cupy", "torch"):
+        raise TypeError("the distribution objects take CuPy arrays or torch CUDA tensors on "
+                        "the GPU; use nbnumba.gpu for numba device arrays")
+    if any(not on_device(a) and np.ndim(a) for a in arrays):
+        raise TypeError("host arrays are not moved to the GPU implicitly: pass device "
+                        "arrays (or scalars) for every parameter")
+    return importlib.import_module(mod)
+
+
+def shape(a):
+    """a's shape as a tuple, for NumPy, Dask, CuPy and torch arrays alike."""
+    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
+
+
+def size(a):
+    return math.prod(shape(a))
+
+
+def astype(a, dtype):
+    """a as NumPy dtype ``dtype`` (no copy where it already is)."""
+    if type(a).__module__.startswith("torch"):
+        import torch
+        return a.to(getattr(torch, np.dtype(dtype).name))
+    return a.astype(dtype, copy=False)
+
+
+def dtype(a):
+    """a's dtype as a NumPy dtype (torch's too)."""
+    d = a.dtype
+    return np.dtype(str(d).removeprefix("torch.")) if type(a).__module__.startswith("torch") \
+        else np.dtype(d)
+
+
 def as_float(*arrays):
     """Convert to floating arrays of one common dtype (float32 or float64).
 
-    NumPy arrays, scalars and anything np.asarray takes; Dask arrays stay lazy.
+    NumPy arrays, scalars and anything np.asarray takes; Dask arrays stay
+    lazy; CuPy arrays and torch CUDA tensors stay on their device.
     """
-    arrays = [a if is_dask(a) else np.asarray(a) for a in arrays]
-    dtype = np.result_type(*[a.dtype for a in arrays], np.float32)
-    if dtype not in (np.float32, np.float64):
-        dtype = np.float64
-    return [a.astype(dtype, copy=False) for a in arrays]
+    xp = namespace(*arrays)
+    if xp is np:
+        arrays = [a if is_dask(a) else np.asarray(a) for a in arrays]
+    else:
+        like = next(a for a in arrays if on_device(a))
+        kw = {"device": like.device} if xp.__name__ == "torch" else {}
+        arrays = [a if on_device(a) else xp.asarray(np.asarray(a), **kw) for a in arrays]
+    common = np.result_type(*[dtype(a) for a in arrays], np.float32)
+    if common not in (np.float32, np.float64):
+        common = np.float64
+    return [astype(a, common) for a in arrays]
 
 
 def _errstate():
@@ -45,54 +102,60 @@ def _errstate():
 def from_probs(total_count, probs):
     """(total_count, probs) -> (mu, theta)."""
     total_count, probs = as_float(total_count, probs)
+    xp = namespace(total_count, probs)
     with _errstate():
         # 1 - probs is exact for probs >= 1/2 (Sterbenz), so no digit is lost.
         mu = total_count * (probs / (1 - probs))
-        mu = np.where((probs >= 0) & (probs < 1), mu, np.nan)
-    return mu.astype(total_count.dtype, copy=False), total_count
+        mu = xp.where((probs >= 0) & (probs < 1), mu, math.nan)
+    return astype(mu, dtype(total_count)), total_count
 
 
 def from_logits(total_count, logits):
     """(total_count, logits) -> (mu, theta), with logits = log(mu / theta)."""
     total_count, logits = as_float(total_count, logits)
+    xp = namespace(total_count, logits)
     with _errstate():
-        mu = total_count * np.exp(logits)
+        mu = total_count * xp.exp(logits)
         # exp(logits) alone may overflow or underflow while mu does not.
-        far = (~np.isfinite(mu) | (mu == 0)) & (total_count > 0)
-        if np.any(far):
-            mu = np.where(far, np.exp(logits + np.log(total_count)), mu)
-    return mu.astype(total_count.dtype, copy=False), total_count
+        far = (~xp.isfinite(mu) | (mu == 0)) & (total_count > 0)
+        if xp.any(far):
+            mu = xp.where(far, xp.exp(logits + xp.log(total_count)), mu)
+    return astype(mu, dtype(total_count)), total_count
 
 
 def from_scipy(n, p):
     """scipy's (n, p) -> (mu, theta); p outside (0, 1] gives NaN."""
     n, p = as_float(n, p)
+    xp = namespace(n, p)
     with _errstate():
         mu = n * ((1 - p) / p)
-        mu = np.where((p > 0) & (p <= 1), mu, np.nan)
-    return mu.astype(n.dtype, copy=False), n
+        mu = xp.where((p > 0) & (p <= 1), mu, math.nan)
+    return astype(mu, dtype(n)), n
 
 
 def to_probs(mu, theta):
     """torch's success probability mu / (mu + theta)."""
     mu, theta = as_float(mu, theta)
+    xp = namespace(mu, theta)
     with _errstate():
-        return np.where(np.isinf(theta), 0.0 * mu, mu / (mu + theta)).astype(mu.dtype, copy=False)
+        return astype(xp.where(xp.isinf(theta), 0.0 * mu, mu / (mu + theta)), dtype(mu))
 
 
 def to_logits(mu, theta):
     """log(mu / theta)."""
     mu, theta = as_float(mu, theta)
+    xp = namespace(mu, theta)
     with _errstate():
-        return (np.log(mu) - np.log(theta)).astype(mu.dtype, copy=False)
+        return astype(xp.log(mu) - xp.log(theta), dtype(mu))
 
 
 def to_scipy(mu, theta):
     """scipy's (n, p) = (theta, theta / (theta + mu))."""
     mu, theta = as_float(mu, theta)
+    xp = namespace(mu, theta)
     with _errstate():
-        p = np.where(np.isinf(theta), 1.0 + 0.0 * mu, 1.0 / (1.0 + mu / theta))
-    return theta, p.astype(mu.dtype, copy=False)
+        p = xp.where(xp.isinf(theta), 1.0 + 0.0 * mu, 1.0 / (1.0 + mu / theta))
+    return theta, astype(p, dtype(mu))
 
 
 def convert(**params):

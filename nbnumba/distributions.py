@@ -1,4 +1,4 @@
-"""The scvi-tools / torch face: :class:`NegativeBinomial` on NumPy arrays.
+"""The scvi-tools / torch face: :class:`NegativeBinomial`, on the CPU or the GPU.
 
 Mirrors ``scvi.distributions.NegativeBinomial`` (and so
 ``torch.distributions``' conventions): one of the parameterizations
@@ -6,7 +6,10 @@ Mirrors ``scvi.distributions.NegativeBinomial`` (and so
 ``probs = mu / (mu + theta)`` is torch's success probability. Inputs are
 NumPy arrays, Python scalars or anything ``np.asarray`` takes (torch CPU
 tensors included); results are NumPy arrays in the parameters' floating
-dtype.
+dtype. CuPy arrays and torch CUDA tensors stay on their GPU: every method
+runs there through :mod:`nbnumba.gpu` and returns the same family (2-D
+batch shapes at most; no ``entropy``; off the support ``log_prob`` gives
+-inf there, not the continuous extension).
 
 Where it differs from scvi-tools, on purpose: ``log_prob`` is exact, not
 ``log(x + 1e-8)``-biased (scvi's eps shifts it by ~1e-3 at theta = 1e-6);
@@ -38,8 +41,8 @@ class _Constraint:
 
 
 def _array(value):
-    """value as an array; Dask arrays stay lazy."""
-    return value if _params.is_dask(value) else np.asarray(value)
+    """value as an array; Dask and GPU arrays stay where they are."""
+    return value if _params.is_dask(value) or _params.on_device(value) else np.asarray(value)
 
 
 class GreaterThanEq(_Constraint):
@@ -91,7 +94,8 @@ _GIVEN_CONSTRAINTS = {"total_count": constraints.nonnegative,
 
 
 class NegativeBinomial:
-    """Negative Binomial distribution, scvi-tools' API on NumPy arrays.
+    """Negative Binomial distribution, scvi-tools' API on NumPy, Dask, CuPy or
+    torch CUDA arrays.
 
     Parameters
     ----------
@@ -127,16 +131,18 @@ class NegativeBinomial:
                 if value is not None and name in _GIVEN_CONSTRAINTS:
                     self._check(name, value, _GIVEN_CONSTRAINTS[name])   # computes Dask input
         mu, theta = _params.convert(**given)
-        shape = np.broadcast_shapes(mu.shape, theta.shape)
-        self.mu, self.theta = np.broadcast_to(mu, shape), np.broadcast_to(theta, shape)
+        self._xp = _params.namespace(mu, theta)
+        shape = np.broadcast_shapes(_params.shape(mu), _params.shape(theta))
+        self.mu = self._xp.broadcast_to(mu, shape)
+        self.theta = self._xp.broadcast_to(theta, shape)
         if self._validate_args:
             for name, c in self.arg_constraints.items():
                 self._check(name, getattr(self, name), c)
 
     @staticmethod
     def _check(name, value, constraint):
-        if not np.all(constraint.check(value)):
-            raise ValueError(f"Expected parameter {name} of shape {np.shape(value)} to satisfy "
+        if not _params.namespace(value).all(constraint.check(value)):
+            raise ValueError(f"Expected parameter {name} of shape {_params.shape(value)} to satisfy "
                              f"the constraint {constraint}, but found invalid values:\n{value}")
 
     @staticmethod
@@ -148,13 +154,13 @@ class NegativeBinomial:
 
     def __repr__(self):
         def show(a):
-            return f"{a.ravel()[0]!r}" if a.size == 1 else f"shape {a.shape}"
+            return f"{a.ravel()[0]!r}" if _params.size(a) == 1 else f"shape {_params.shape(a)}"
         return f"NegativeBinomial(mu: {show(self.mu)}, theta: {show(self.theta)})"
 
     # -------------------------------------------------------- parameters
     @property
     def batch_shape(self):
-        return self.mu.shape
+        return _params.shape(self.mu)
 
     @property
     def total_count(self):
@@ -179,14 +185,14 @@ class NegativeBinomial:
 
     @property
     def stddev(self):
-        return np.sqrt(self.variance)
+        return self._xp.sqrt(self.variance)
 
     def expand(self, batch_shape):
         """The same distribution broadcast to ``batch_shape`` (views, no copy)."""
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new.mu = np.broadcast_to(self.mu, batch_shape)
-        new.theta = np.broadcast_to(self.theta, batch_shape)
+        new.mu = self._xp.broadcast_to(self.mu, batch_shape)
+        new.theta = self._xp.broadcast_to(self.theta, batch_shape)
         return new
 
     # ----------------------------------------------------------- methods
@@ -201,6 +207,12 @@ class NegativeBinomial:
             # lazily, without the support warning (it would need a compute)
             res = ufuncs.logpmf(value, self.mu, self.theta)
             return np.where(self.support.check(value), res, self._continuous_log_prob(value))
+        if self._xp is not np:
+            res = ufuncs.logpmf(value, self.mu, self.theta)
+            if self._validate_args and not self._xp.all(self.support.check(value)):
+                warnings.warn("The value argument must be within the support of the "
+                              "distribution", UserWarning, stacklevel=2)
+            return res
         value = np.asarray(value)
         res = np.asarray(ufuncs.logpmf(value, self.mu, self.theta))
         # off the support the kernel gives -inf: one reduction spares the
@@ -246,7 +258,7 @@ class NegativeBinomial:
         a Generator or a RandomState.
         """
         shape = sampling._shape(sample_shape, ()) + self.batch_shape
-        return sampling.draw(self.mu, self.theta, shape, random_state, self.mu.dtype)
+        return sampling.draw(self.mu, self.theta, shape, random_state, _params.dtype(self.mu))
 
     def sample_n(self, n):
         return self.sample((n,))

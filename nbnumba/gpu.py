@@ -22,7 +22,8 @@ import numpy as np
 from numba import cuda
 
 from . import _random, _scalar
-from .ufuncs import on_device
+from ._params import on_device
+from .ufuncs import out_dtype
 
 __all__ = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf", "rvs", "kernel"]
 
@@ -107,8 +108,9 @@ def _to_device_2d(a, shape):
 
 
 def _dtype(args):
-    dtypes = [np.dtype(_as_device(a).dtype) for a in args if on_device(a)]
-    return np.float32 if dtypes and all(d == np.float32 for d in dtypes) else np.float64
+    """The CPU ufuncs' result dtype (float32 only if every array and NumPy
+    scalar is float32)."""
+    return out_dtype([_as_device(a) if on_device(a) else a for a in args])
 
 
 def _shape_of(a):
@@ -140,6 +142,8 @@ def _launch(name, operands, shape, out, dtype, extra=(), stream=0):
     like = next((a for a in args if on_device(a)), None)
     if out is None:
         out = _empty(family, tuple(shape), dtype, like)
+    elif tuple(_as_device(out).shape) != tuple(shape):
+        raise ValueError(f"out has shape {tuple(_as_device(out).shape)}, expected {tuple(shape)}")
     full = (1,) * (2 - len(shape)) + tuple(shape)
     dev = [_to_device_2d(a, shape) for a in args]
     res = _as_device(out).reshape(full)
@@ -174,9 +178,12 @@ isf = _elementwise_call("isf")
 def rvs(mu, theta, size=None, random_state=None, out=None, stream=0):
     """NB draws on the GPU as float64 (or float32 for float32 parameters):
     the same key gives the same draws as :func:`nbnumba.rvs` on the CPU, up
-    to the last bits of the GPU's transcendental functions."""
+    to the last bits of the GPU's transcendental functions. ``size``
+    defaults to ``out``'s shape where ``out`` is given."""
     from .sampling import _shape, key
     k0, k1 = key(random_state)
+    if size is None and out is not None:
+        size = tuple(_as_device(out).shape)
     shape = _shape(size, np.broadcast_shapes(_shape_of(mu), _shape_of(theta)))
     return _launch("rvs", (mu, theta), shape, out, _dtype((mu, theta)),
                    extra=(k0, k1, np.int64(0)), stream=stream)

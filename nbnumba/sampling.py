@@ -152,8 +152,10 @@ def key(random_state):
 
     None: NumPy's global RandomState (as scipy); an int or a SeedSequence:
     derived by SeedSequence (same seed, same key); a Generator or a
-    RandomState: drawn from it, so that it advances.
+    RandomState: drawn from it, so that it advances; a key: itself.
     """
+    if isinstance(random_state, tuple):
+        return random_state
     if random_state is None:
         words = np.random.randint(0, 2 ** 32, size=2, dtype=np.uint64)
     elif isinstance(random_state, (int, np.integer)):
@@ -186,11 +188,13 @@ def draw(mu, theta, shape, random_state, dtype, offset=0, stride=None):
     larger array). ``random_state`` may also be a key (a pair of uint64)
     from :func:`key`.
     """
-    k0, k1 = random_state if isinstance(random_state, tuple) else key(random_state)
+    k0, k1 = key(random_state)
     shape = tuple(shape)
     if _params.is_dask(mu) or _params.is_dask(theta):
         from . import _dask
         return _dask.draw(mu, theta, shape, (k0, k1), dtype)
+    if _params.on_device(mu) or _params.on_device(theta):
+        return _device_draw(mu, theta, shape, (k0, k1), dtype)
     shape2 = ((1,) * (2 - len(shape)) + shape if len(shape) <= 2
               else (int(np.prod(shape[:-1])), shape[-1]))
     # one compiled kernel per output kind: float64 parameters, int64 or float64 out
@@ -200,12 +204,28 @@ def draw(mu, theta, shape, random_state, dtype, offset=0, stride=None):
     if out.size and _sample_tiles(ops[0], ops[1], k0, k1, np.int64(offset),
                                   np.int64(shape2[1] if stride is None else stride), out) \
             and integer:
-        with np.errstate(invalid="ignore"):
-            if not np.all((mu >= 0) & (theta >= 0) & (mu < np.inf)):
-                raise ValueError("Domain error in arguments: mu must be finite and >= 0, theta >= 0")
-        raise ValueError("NB draws beyond the int64 range (mean near 1e18 or above): "
-                         "use NegativeBinomial.sample, which returns floats")
+        _int64_error(mu, theta, np)
     return out.reshape(shape).astype(dtype, copy=False)
+
+
+def _int64_error(mu, theta, xp):
+    """Raise the ValueError for int64 draws that are NaN or too large."""
+    with np.errstate(invalid="ignore"):
+        if not xp.all((mu >= 0) & (theta >= 0) & (mu < np.inf)):
+            raise ValueError("Domain error in arguments: mu must be finite and >= 0, theta >= 0")
+    raise ValueError("NB draws beyond the int64 range (mean near 1e18 or above): "
+                     "use NegativeBinomial.sample, which returns floats")
+
+
+def _device_draw(mu, theta, shape, key_, dtype):
+    """draw for CuPy / torch GPU parameters: on their device, in their family."""
+    from . import gpu
+    xp = _params.namespace(mu, theta)
+    out = gpu.rvs(mu, theta, shape, key_)
+    if np.dtype(dtype) == np.int64:
+        if not xp.all(out < 2.0 ** 63):             # NaN too
+            _int64_error(mu, theta, xp)
+    return _params.astype(out, dtype)
 
 
 def _operand(a, shape, shape2):
@@ -225,7 +245,9 @@ def rvs(mu, theta, size=None, random_state=None):
     ----------
     mu, theta : array_like
         Mean and inverse dispersion (``theta = inf`` is Poisson); broadcast
-        against each other and against ``size``.
+        against each other and against ``size``. CuPy arrays and torch CUDA
+        tensors draw on their GPU (:func:`nbnumba.gpu.rvs`, the same draws)
+        and give int64 arrays of their family.
     size : int or tuple of ints, optional
         Output shape; default the broadcast shape of the parameters.
     random_state : None, int, SeedSequence, Generator or RandomState
@@ -239,6 +261,6 @@ def rvs(mu, theta, size=None, random_state=None):
         for draws beyond the int64 range.
     """
     mu, theta = _params.as_float(mu, theta)
-    shape = _shape(size, np.broadcast_shapes(mu.shape, theta.shape))
+    shape = _shape(size, np.broadcast_shapes(_params.shape(mu), _params.shape(theta)))
     out = draw(mu, theta, shape, random_state, np.int64)
     return out[()] if out.ndim == 0 else out

@@ -8,6 +8,10 @@ too, by the frozen constructor and by every unfrozen method:
 ``nbinom(total_count=, logits=)`` (torch/scvi conventions, see DESIGN.md;
 ``theta = inf`` is Poisson, ``theta = 0`` or ``mu = 0`` a point mass at 0).
 
+CuPy arrays and torch CUDA tensors stay on their GPU (every method but
+``entropy`` and ``expect``; 2-D shapes at most) and results come back in
+their family.
+
 Differences from scipy, all deliberate: float32 inputs give float32 results;
 values are exact where scipy loses digits (Poisson limit, far tails);
 ``entropy`` and ``expect`` are vectorised sums, not Python loops.
@@ -52,7 +56,7 @@ def _parameters(args, kwds):
             raise TypeError(f"nbinom takes (n, p[, loc]); got {len(args)} positional arguments")
         n, p = _params.as_float(*args)
         with np.errstate(invalid="ignore"):
-            n = np.where(n > 0, n, np.nan).astype(n.dtype, copy=False)
+            n = _params.astype(_params.namespace(n).where(n > 0, n, math.nan), _params.dtype(n))
         mu, theta = _params.from_scipy(n, p)
         return mu, theta, loc, tuple(args), {"loc": loc} if np.any(loc) else {}
     if set(kwds) not in _KEYWORD_SETS:
@@ -81,10 +85,17 @@ class nbinom_frozen:
         return f"nbinom({', '.join(params)})"
 
     def _shift(self, k):
-        return k if not np.any(self.loc) else np.subtract(k, self.loc)
+        return k if not np.any(self.loc) else _params.namespace(k).subtract(k, self.loc)
 
     def _unshift(self, k):
-        return k if not np.any(self.loc) else np.add(k, self.loc)
+        return k if not np.any(self.loc) else _params.namespace(k).add(k, self.loc)
+
+    def _xp(self):
+        return _params.namespace(self.mu, self.theta)
+
+    def _result(self, a):
+        """Host results as scipy gives them (0-d as scalars); GPU arrays as they are."""
+        return np.asarray(a)[()] if self._xp() is np else a
 
     # --------------------------------------------------------- elementwise
     def pmf(self, k):
@@ -121,8 +132,9 @@ class nbinom_frozen:
 
     # ------------------------------------------------------------ summaries
     def _broadcast(self):
-        shape = np.broadcast_shapes(np.shape(self.mu), np.shape(self.theta))
-        return np.broadcast_to(self.mu, shape), np.broadcast_to(self.theta, shape)
+        shape = np.broadcast_shapes(_params.shape(self.mu), _params.shape(self.theta))
+        xp = self._xp()
+        return xp.broadcast_to(self.mu, shape), xp.broadcast_to(self.theta, shape)
 
     def _moments_mu_theta(self):
         mu, theta = self._broadcast()
@@ -130,7 +142,7 @@ class nbinom_frozen:
             x = mu / theta
             p = 1.0 / (1.0 + x)
             var = mu * (1.0 + x)
-            skew = (2.0 - p) / np.sqrt(mu * p)
+            skew = (2.0 - p) / self._xp().sqrt(mu * p)
             kurt = (p * p + 6.0 * (1.0 - p)) / (mu * p)
         return mu, var, skew, kurt
 
@@ -138,7 +150,7 @@ class nbinom_frozen:
         """Mean ('m'), variance ('v'), skewness ('s') and excess kurtosis ('k')."""
         mu, var, skew, kurt = self._moments_mu_theta()
         out = {"m": mu + self.loc, "v": var, "s": skew, "k": kurt}
-        res = tuple(np.asarray(out[m])[()] for m in moments)
+        res = tuple(self._result(out[m]) for m in moments)
         return res[0] if len(res) == 1 else res
 
     def mean(self):
@@ -148,7 +160,7 @@ class nbinom_frozen:
         return self.stats("v")
 
     def std(self):
-        return np.sqrt(self.stats("v"))
+        return self._xp().sqrt(self.stats("v"))
 
     def median(self):
         return self.ppf(0.5)
@@ -181,19 +193,23 @@ class nbinom_frozen:
         for j in range(order + 1):
             if j:
                 row = [0] + [r * row[r] + row[r - 1] for r in range(1, j)] + [1]
-            fact, total = np.ones_like(mu), np.zeros_like(mu)
+            fact, total = self._xp().ones_like(mu), self._xp().zeros_like(mu)
             for r in range(j + 1):
                 if r:
                     fact = fact * (mu + (r - 1) * x)
                 total = total + row[r] * fact
             raw.append(total)
         loc = self.loc
+        if not np.any(loc):
+            return self._result(raw[order])
         # E[(X + loc)**order] by the binomial theorem
         res = sum(comb(order, j) * raw[j] * np.power(loc, order - j) for j in range(order + 1))
-        return np.asarray(res)[()]
+        return self._result(res)
 
     def entropy(self):
         """Entropy in nats, by exact summation (vectorised over parameters)."""
+        if self._xp() is not np:
+            raise TypeError("entropy is computed on the CPU: pass host parameters")
         mu, theta = self._broadcast()
         return np.asarray(_entropy()(mu.astype(np.float64), theta.astype(np.float64)))[()]
 
@@ -204,9 +220,9 @@ class nbinom_frozen:
         cannot matter unless func grows faster than 1e13-fold there; func is
         called once on the whole vector of k, the sum is exactly rounded.
         """
-        if np.size(self.mu) != 1 or np.size(self.theta) != 1:
+        if _params.size(self.mu) != 1 or _params.size(self.theta) != 1:
             raise ValueError("expect needs scalar parameters, as in scipy")
-        mu, theta = float(np.ravel(self.mu)[0]), float(np.ravel(self.theta)[0])
+        mu, theta = float(self.mu.reshape(-1)[0]), float(self.theta.reshape(-1)[0])
         lo = 0.0 if lb is None else max(0.0, np.ceil(lb - self.loc))
         top = float(ufuncs.isf(1e-30, mu, theta))
         hi = top if ub is None else min(top, np.floor(ub - self.loc))
@@ -226,7 +242,10 @@ class nbinom_frozen:
         """
         mu, theta = self._broadcast()
         draws = sampling.rvs(mu, theta, size=size, random_state=random_state)
-        return draws + np.asarray(self.loc, dtype=np.int64) if np.any(self.loc) else draws
+        if not np.any(self.loc):
+            return draws
+        loc = np.asarray(self.loc, dtype=np.int64)
+        return draws + (int(loc) if loc.ndim == 0 else loc)
 
 
 class nbinom_gen:

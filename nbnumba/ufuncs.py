@@ -23,6 +23,7 @@ from numba import njit, prange, types, vectorize
 from numba.extending import overload
 
 from . import _scalar
+from ._params import on_device
 
 __all__ = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
@@ -258,11 +259,6 @@ def out_dtype(args):
     strong = [np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
               for a in args if not isinstance(a, (int, float))]
     return np.float32 if strong and all(d == np.float32 for d in strong) else np.float64
-
-
-def on_device(a):
-    """Whether a is a GPU array (CUDA array interface, or the CUDA simulator's)."""
-    return hasattr(a, "__cuda_array_interface__") or hasattr(a, "__cuda_ndarray__")
 
 
 def _make(name, argname, doc):
