@@ -9,11 +9,12 @@ gives the same samples whatever the number of threads, the chunking or the
 target; and each stage starts at a known block.
 
 Each sampler is a loop of trials, each a branch-free function of one block
-(``step``, ``_mt_try``, ``_ptrs_try``). ``inversion_start``, ``step`` and
-``composition_fast`` let the CPU kernel run the common path without a
-branch, in loops that vectorize, and leave NaN where the scalar samplers
-below must take over; the arithmetic is the same, so the kernel's draws are
-those of ``nb_variate``, bit for bit.
+(``step``, ``_mt_try``, ``_ptrs_try``; PTRS's exact test apart from its
+quick one, ``_ptrs_candidate``, as most trials need only the latter).
+``inversion_start``, ``step`` and ``composition_fast`` let the CPU kernel
+run the common path without a branch, in loops that vectorize, and leave
+NaN where the scalar samplers below must take over; the arithmetic is the
+same, so the kernel's draws are those of ``nb_variate``, bit for bit.
 """
 import math
 
@@ -165,13 +166,11 @@ def _lam(g, e, mu, theta):
 
 
 @jit_inline
-def _ptrs_try(lam, k0, k1, i, t):
+def _ptrs_candidate(lam, k0, k1, i, t):
     """Trial t (block t of stream 3) of Hormann's PTRS (1993) for
-    Poisson(lam), lam >= 10:
-    (k, w, r), r = 1 accepts k, 0 rejects it, -1 (lam >= 1e6 only) accepts
-    it if log(w) <= log pmf(k), left to the caller: there the test needs the
-    exact log-pmf, below it pmf(k) = exp(k log(lam) - lam - log(k!)) (its
-    rounding, ~1e-16 k log(lam), moves acceptance by < 1e-9)."""
+    Poisson(lam), lam >= 10, without its exact test: (k, w, r), r = 1
+    accepts k (the quick test), 0 rejects it, -1 leaves it to the test
+    w <= pmf(k) (about 1 trial in 4 to 7)."""
     b = 0.931 + 2.53 * math.sqrt(lam)
     a = -0.059 + 0.02483 * b
     r = 1.0 / ((b - 2.0) * (b - 3.4))       # one division for 1/(b - 2), 1/(b - 3.4)
@@ -184,12 +183,23 @@ def _ptrs_try(lam, k0, k1, i, t):
     rus = 1.0 / us
     k = floor((2.0 * a * rus + b) * u + lam + 0.43)
     w = v * inv_alpha / (a * rus * rus + b)
+    quick = (us >= 0.07) & (v <= vr)
+    reject = (k < 0.0) | ((us < 0.013) & (v > us))
+    return k, w, 1 if quick else (0 if reject else -1)
+
+
+@jit_inline
+def _ptrs_try(lam, k0, k1, i, t):
+    """PTRS trial t with its exact test w <= pmf(k), for lam < 1e6 by
+    pmf(k) = exp(k log(lam) - lam - log(k!)) (its rounding, ~1e-16 k
+    log(lam), moves acceptance by < 1e-9): (k, w, r), r = 1 accepts k, 0
+    rejects it, -1 (lam >= 1e6, where the test needs the exact log-pmf)
+    accepts it if log(w) <= log pmf(k), left to the caller."""
+    k, w, r = _ptrs_candidate(lam, k0, k1, i, t)
     kk = k if k >= 0.0 else 0.0
     lp = kk * log_fast(lam) - lam - log_factorial(kk)
     exact = (lp > -708.0) & (w <= exp_fast(lp if lp > -708.0 else 0.0))
-    quick = (us >= 0.07) & (v <= vr)
-    reject = (k < 0.0) | ((us < 0.013) & (v > us))
-    return k, w, 1 if quick else (0 if reject else (-1 if lam >= 1e6 else (1 if exact else 0)))
+    return k, w, r if r >= 0 else (-1 if lam >= 1e6 else (1 if exact else 0))
 
 
 @jit
@@ -248,11 +258,12 @@ def inversion_start(mu, theta, k0, k1, i):
 @jit_inline
 def composition_fast(mu, theta, k0, k1, i, boost):
     """(x, lam, start) for mu > 10, branch-free: x = nb_variate where the
-    first Gamma trial and the first PTRS trial (lam >= 10) accept, else NaN;
-    lam the Poisson mean where the Gamma is done (poisson_variate(lam, start)
-    then gives the draw), else NaN. boost (a constant in the caller's loop):
-    whether shapes below 1 occur, else stream 2 and the exp-log form of
-    _lam are skipped."""
+    first Gamma trial and the first PTRS trial (lam >= 10) accept, the
+    latter by its quick test, else NaN; lam the Poisson mean where the Gamma
+    is done (poisson_variate(lam, start) then gives the draw), else NaN;
+    start 1 where PTRS's first trial rejected, else 0. boost (a constant in
+    the caller's loop): whether shapes below 1 occur, else stream 2 and the
+    exp-log form of _lam are skipped."""
     d, c = _mt_setup(theta)
     g = _mt_try(d, c, k0, k1, i, 0)
     poisson = theta == INF
@@ -262,6 +273,6 @@ def composition_fast(mu, theta, k0, k1, i, boost):
     else:
         lam = g * (mu / theta)
     lam = NAN if not ok else (mu if poisson else lam)
-    k, _, r = _ptrs_try(lam if lam >= 10.0 else 10.0, k0, k1, i, 0)
+    k, _, r = _ptrs_candidate(lam if lam >= 10.0 else 10.0, k0, k1, i, 0)
     ptrs = lam >= 10.0
     return k if ptrs & (r > 0) else NAN, lam, 1 if ptrs & (r == 0) else 0

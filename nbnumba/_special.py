@@ -151,15 +151,23 @@ def _stirlerr_series(x):
 
 
 @jit_inline
+def _upto(j, k):
+    """j if j <= k, else 1: a factor of k!."""
+    return j if j <= k else 1.0
+
+
+@jit_inline
 def log_factorial(k):
     """log(k!) for an integer-valued float k >= 0, branch-free (see log_fast).
 
     Below 16, the log of the exact product 2 * 3 * ... * k (16! < 2**53);
     from 16 on, Stirling's formula with _stirlerr_series.
     """
-    prod = 1.0
-    for j in range(2, 16):
-        prod *= j if j <= k else 1.0
+    # a tree of products, not a chain of 13 (exact either way: integers < 2**53)
+    prod = (((_upto(2.0, k) * _upto(3.0, k)) * (_upto(4.0, k) * _upto(5.0, k)))
+            * ((_upto(6.0, k) * _upto(7.0, k)) * (_upto(8.0, k) * _upto(9.0, k)))) \
+        * (((_upto(10.0, k) * _upto(11.0, k)) * (_upto(12.0, k) * _upto(13.0, k)))
+           * (_upto(14.0, k) * _upto(15.0, k)))
     big = k >= 16.0
     kb = k if big else 16.0
     lg = log_fast(kb if big else prod)      # one log for either branch

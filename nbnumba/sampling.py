@@ -83,31 +83,35 @@ def _composition_at(ms, ts, k0, k1, first, o, lam, start, j, boost):
 
 @jit
 def _retry(lam, start, k0, k1, first, o):
-    """Further PTRS trials for the draws whose first one rejected, gathered
-    into contiguous arrays (a loop that vectorizes), in lockstep, until at
-    most 1/8 of them are left (start[j]: the next trial of those)."""
+    """The PTRS trials that composition_fast left open (the exact test of
+    trial 0, or trials from 1 where trial 0 rejected), in lockstep over
+    those draws gathered into contiguous arrays (loops that vectorize),
+    compacted after each trial, until fewer than 4 are left (start[j]: the
+    next trial of those)."""
+    # compactions write every element and advance by the condition: no branch
     idx = np.empty(o.size, np.int64)
     m = 0
     for j in range(o.size):
-        if start[j] == 1:
-            idx[m] = j
-            m += 1
-    lam1, x, nxt = np.empty(m), np.full(m, np.nan), np.ones(m, np.int64)
+        idx[m] = j
+        m += (o[j] != o[j]) & (lam[j] >= 10.0) & (lam[j] < np.inf)
+    lam1, x, nxt = np.empty(m), np.full(m, np.nan), np.empty(m, np.int64)
     for c in range(m):
         lam1[c] = lam[idx[c]]
-    for t in range(1, _random.MAXTRIALS):
-        pending = 0
+        nxt[c] = start[idx[c]]
+    t = 0
+    while m >= 4 and t < _random.MAXTRIALS:
         for c in range(m):
             k, _, r = _random._ptrs_try(lam1[c], k0, k1, first + idx[c], t)
             go = nxt[c] == t
             x[c] = k if go & (r > 0) else x[c]
             nxt[c] = t + 1 if go & (r == 0) else nxt[c]
-            pending += go & (r == 0)
-        if 8 * pending <= m:
-            break
-    for c in range(m):
-        o[idx[c]] = x[c]
-        start[idx[c]] = nxt[c]
+        t += 1
+        left = 0
+        for c in range(m):
+            o[idx[c]], start[idx[c]] = x[c], nxt[c]        # NaN where still pending
+            idx[left], lam1[left], x[left], nxt[left] = idx[c], lam1[c], x[c], nxt[c]
+            left += nxt[c] == t
+        m = left
 
 
 @jit
