@@ -58,22 +58,25 @@ def shape(a):
 
 
 def size(a):
+    """a's number of elements (torch's ``size`` is a method)."""
     return math.prod(shape(a))
+
+
+def _is_torch(a):
+    return type(a).__module__.startswith("torch")
 
 
 def astype(a, dtype):
     """a as NumPy dtype ``dtype`` (no copy where it already is)."""
-    if type(a).__module__.startswith("torch"):
+    if _is_torch(a):
         import torch
         return a.to(getattr(torch, np.dtype(dtype).name))
     return a.astype(dtype, copy=False)
 
 
 def dtype(a):
-    """a's dtype as a NumPy dtype (torch's too)."""
-    d = a.dtype
-    return np.dtype(str(d).removeprefix("torch.")) if type(a).__module__.startswith("torch") \
-        else np.dtype(d)
+    """a's dtype as a NumPy dtype (torch's too: torch.float32 -> float32)."""
+    return np.dtype(str(a.dtype).removeprefix("torch.") if _is_torch(a) else a.dtype)
 
 
 def as_float(*arrays):
