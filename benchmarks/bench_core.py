@@ -114,6 +114,13 @@ def main():
     n, p = theta, theta / (theta + mu)
     table("cdf", [("scipy.stats.nbinom.cdf", lambda: scipy.stats.nbinom.cdf(X, n, p)),
                   ("nbnumba.ufuncs.cdf", lambda: ufuncs.cdf(X, mu, theta))], X.size, args.repeat)
+    table("log-likelihood sums", [
+        ("scipy.stats.nbinom.logpmf(...).sum(axis=0)",
+         lambda: scipy.stats.nbinom.logpmf(X, n, p).sum(axis=0)),
+        ("nbnumba.logpmf(...).sum(axis=0)", lambda: nbnumba.logpmf(X, mu, theta).sum(axis=0)),
+        ("nbnumba.loglik(..., axis=0) (per gene)", lambda: nbnumba.loglik(X, mu, theta, axis=0)),
+        ("nbnumba.loglik(..., axis=1) (per cell)", lambda: nbnumba.loglik(X, mu, theta, axis=1)),
+        ("nbnumba.loglik(...) (total)", lambda: nbnumba.loglik(X, mu, theta))], X.size, args.repeat)
     m = args.quantile_size // args.genes
     q = np.random.default_rng(1).uniform(size=(m, args.genes))
     table("ppf", [("scipy.stats.nbinom.ppf", lambda: scipy.stats.nbinom.ppf(q, n, p[:m])),

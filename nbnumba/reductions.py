@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import _params
+from ._special import jit
 from .ufuncs import TILE, _operand, _row, _tile
 
 
@@ -23,7 +24,7 @@ def _add(s, c, v):
     return t, c + (0.0 if math.isinf(t) else e)     # an impossible count: -inf
 
 
-@njit(cache=True)
+@jit
 def _row_sum(x, mu, theta, i, n1):
     """Compensated sum of the log-pmf over row i, tile by tile, in order."""
     buf = np.empty(min(TILE, n1))
@@ -38,7 +39,7 @@ def _row_sum(x, mu, theta, i, n1):
     return s + c
 
 
-@njit(cache=True)
+@jit
 def _col_sums(x, mu, theta, n0, j0, j1, out):
     """Compensated sums of the log-pmf over columns j0:j1, rows in order."""
     s = np.zeros(j1 - j0)
