@@ -196,10 +196,16 @@ def _ptrs_try(lam, k0, k1, i, t):
     rejects it, -1 (lam >= 1e6, where the test needs the exact log-pmf)
     accepts it if log(w) <= log pmf(k), left to the caller."""
     k, w, r = _ptrs_candidate(lam, k0, k1, i, t)
+    return k, w, _ptrs_decide(k, w, r, lam)
+
+
+@jit_inline
+def _ptrs_decide(k, w, r, lam):
+    """r of _ptrs_try from _ptrs_candidate's (k, w, r)."""
     kk = k if k >= 0.0 else 0.0
     lp = kk * log_fast(lam) - lam - log_factorial(kk)
     exact = (lp > -708.0) & (w <= exp_fast(lp if lp > -708.0 else 0.0))
-    return k, w, r if r >= 0 else (-1 if lam >= 1e6 else (1 if exact else 0))
+    return r if r >= 0 else (-1 if lam >= 1e6 else (1 if exact else 0))
 
 
 @jit

@@ -95,13 +95,17 @@ def _retry(lam, start, k0, k1, first, o):
         idx[m] = j
         m += (o[j] != o[j]) & (lam[j] >= 10.0) & (lam[j] < np.inf)
     lam1, x, nxt = np.empty(m), np.full(m, np.nan), np.empty(m, np.int64)
+    kc, wc, rc = np.empty(m), np.empty(m), np.empty(m, np.int64)
     for c in range(m):
         lam1[c] = lam[idx[c]]
         nxt[c] = start[idx[c]]
     t = 0
     while m >= 4 and t < _random.MAXTRIALS:
         for c in range(m):
-            k, _, r = _random._ptrs_try(lam1[c], k0, k1, first + idx[c], t)
+            kc[c], wc[c], rc[c] = _random._ptrs_candidate(lam1[c], k0, k1, first + idx[c], t)
+        for c in range(m):
+            k = kc[c]
+            r = _random._ptrs_decide(k, wc[c], rc[c], lam1[c])
             go = nxt[c] == t
             x[c] = k if go & (r > 0) else x[c]
             nxt[c] = t + 1 if go & (r == 0) else nxt[c]
