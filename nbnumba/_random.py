@@ -11,7 +11,7 @@ target; and each stage starts at a known block.
 Each sampler is a loop of trials, each a branch-free function of one block
 (``step``, ``_mt_try``, ``_ptrs_try``; PTRS's exact test apart from its
 quick one, ``_ptrs_candidate``, as most trials need only the latter).
-``inversion_start``, ``step`` and ``composition_fast`` let the CPU kernel
+``inversion_start``, ``step``, ``gamma_fast`` and ``ptrs_fast`` let the CPU kernel
 run the common path without a branch, in loops that vectorize, and leave
 NaN where the scalar samplers below must take over; the arithmetic is the
 same, so the kernel's draws are those of ``nb_variate``, bit for bit.
@@ -262,14 +262,11 @@ def inversion_start(mu, theta, k0, k1, i):
 
 
 @jit_inline
-def composition_fast(mu, theta, k0, k1, i, boost):
-    """(x, lam, start) for mu > 10, branch-free: x = nb_variate where the
-    first Gamma trial and the first PTRS trial (lam >= 10) accept, the
-    latter by its quick test, else NaN; lam the Poisson mean where the Gamma
-    is done (poisson_variate(lam, start) then gives the draw), else NaN;
-    start 1 where PTRS's first trial rejected, else 0. boost (a constant in
-    the caller's loop): whether shapes below 1 occur, else stream 2 and the
-    exp-log form of _lam are skipped."""
+def gamma_fast(mu, theta, k0, k1, i, boost):
+    """The Poisson mean lam of nb_variate's composition for mu > 10 where
+    the first Gamma trial accepts, else NaN; branch-free. boost (a constant
+    in the caller's loop): whether shapes below 1 occur, else stream 2 and
+    the exp-log form of _lam are skipped."""
     d, c = _mt_setup(theta)
     g = _mt_try(d, c, k0, k1, i, 0)
     poisson = theta == INF
@@ -278,7 +275,15 @@ def composition_fast(mu, theta, k0, k1, i, boost):
         lam = _lam(g if ok else 1.0, _boost(theta, k0, k1, i), mu, theta)
     else:
         lam = g * (mu / theta)
-    lam = NAN if not ok else (mu if poisson else lam)
+    return NAN if not ok else (mu if poisson else lam)
+
+
+@jit_inline
+def ptrs_fast(lam, k0, k1, i):
+    """(x, start) for gamma_fast's lam, branch-free: x = the draw where
+    lam >= 10 and PTRS's first trial accepts by its quick test, else NaN
+    (poisson_variate(lam, start) then gives it); start 1 where that trial
+    rejected, else 0."""
     k, _, r = _ptrs_candidate(lam if lam >= 10.0 else 10.0, k0, k1, i, 0)
     ptrs = lam >= 10.0
-    return k if ptrs & (r > 0) else NAN, lam, 1 if ptrs & (r == 0) else 0
+    return k if ptrs & (r > 0) else NAN, 1 if ptrs & (r == 0) else 0

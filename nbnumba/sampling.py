@@ -63,27 +63,29 @@ def _kinds(ms, ts):
 
 @jit
 def _composition(ms, ts, k0, k1, first, o, lam, start, boost):
-    """o[j], lam[j], start[j] = composition_fast where mu > 10."""
+    """o[j], lam[j], start[j] where mu > 10: the first Gamma trial
+    (gamma_fast), then PTRS's first quick test (ptrs_fast), in two loops
+    (smaller loop bodies run faster)."""
     if boost:       # a constant in each loop
         for j in range(o.size):
-            _composition_at(ms, ts, k0, k1, first, o, lam, start, j, True)
+            lam[j] = _gamma_at(ms[j], ts[j], k0, k1, first + j, True)
     else:
         for j in range(o.size):
-            _composition_at(ms, ts, k0, k1, first, o, lam, start, j, False)
+            lam[j] = _gamma_at(ms[j], ts[j], k0, k1, first + j, False)
+    for j in range(o.size):
+        x, st = _random.ptrs_fast(lam[j], k0, k1, first + j)
+        o[j] = o[j] if ms[j] <= 10.0 else x        # NaN mu too: o may be uninitialized
+        start[j] = st
 
 
 @jit_inline
-def _composition_at(ms, ts, k0, k1, first, o, lam, start, j, boost):
-    x, lm, st = _random.composition_fast(ms[j], ts[j], k0, k1, first + j, boost)
-    small = ms[j] <= 10.0
-    o[j] = o[j] if small else x
-    lam[j] = np.nan if small else lm
-    start[j] = 0 if small else st
+def _gamma_at(mu, theta, k0, k1, i, boost):
+    return np.nan if mu <= 10.0 else _random.gamma_fast(mu, theta, k0, k1, i, boost)
 
 
 @jit
 def _retry(lam, start, k0, k1, first, o):
-    """The PTRS trials that composition_fast left open (the exact test of
+    """The PTRS trials that ptrs_fast left open (the exact test of
     trial 0, or trials from 1 where trial 0 rejected), in lockstep over
     those draws gathered into contiguous arrays (loops that vectorize),
     compacted after each trial, until fewer than 4 are left (start[j]: the

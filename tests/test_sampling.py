@@ -117,6 +117,9 @@ def test_kernel_draws_are_the_scalar_samplers_bit_for_bit():
     np.testing.assert_array_equal(draw(mu, theta, (n,), (k0, k1), np.float64), want)
     np.testing.assert_array_equal(draw(mu.reshape(100, -1), theta.reshape(100, -1), (100, n // 100),
                                        (k0, k1), np.float64).ravel(), want)
+    big = np.where(mu <= 10.0, 20.0, mu)      # tiles with no mean <= 10 (NaN, inf kept)
+    _scalar_draws(big, theta, k0, k1, want)
+    np.testing.assert_array_equal(draw(big, theta, (n,), (k0, k1), np.float64), want)
 
 
 def test_independence_of_neighbours_and_keys():
