@@ -242,7 +242,7 @@ def nb_variate(mu, theta, k0, k1, i):
         return 0.0
     pm, a, q = _inversion_start(mu, theta)
     if pm == pm:
-        u = inversion_start(mu, theta, k0, k1, i)[0]
+        u = _inversion_u(k0, k1, i)
         k, s = _invert(u, pm, a, q)
         if u <= s:
             return k
@@ -257,8 +257,14 @@ def inversion_start(mu, theta, k0, k1, i):
     """(u, pmf(0), a, q) of nb_variate's inversion; pmf(0) NaN where it is
     not used (see _inversion_start). Branch-free."""
     pm, a, q = _inversion_start(mu, theta)
+    return _inversion_u(k0, k1, i), pm, a, q
+
+
+@jit_inline
+def _inversion_u(k0, k1, i):
+    """The inversion's uniform: block 0 of stream 0."""
     w0, w1, _, _ = _block(k0, k1, i, 0, 0)
-    return _u53(w0, w1), pm, a, q
+    return _u53(w0, w1)
 
 
 @jit_inline

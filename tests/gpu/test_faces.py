@@ -2,25 +2,13 @@
 device and in their family, with the CPU's values (to the GPU's rounding)
 and draws (same key). Needs a real GPU; under the CUDA simulator only the
 refusals (numba device arrays, host arrays mixed in) run."""
-import os
-
 import numpy as np
 import pytest
+# the same data; importing it skips this module where test_kernels is skipped
+from test_kernels import MU, Q, SIM, THETA, X, cuda, host
 
-SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
-cuda = pytest.importorskip("numba.cuda")
-if not (SIM or cuda.is_available()):
-    pytest.skip("needs a GPU or NUMBA_ENABLE_CUDASIM=1", allow_module_level=True)
-
-import nbnumba  # noqa: E402
-from nbnumba import NegativeBinomial, nbinom  # noqa: E402
-from test_kernels import host  # noqa: E402
-
-RNG = np.random.default_rng(1)
-X = RNG.integers(0, 30, (6, 5)).astype(np.float64)
-MU = RNG.uniform(0.05, 20, (6, 5))
-THETA = np.array([0.3, 1.0, 4.0, 50.0, np.inf])
-Q = RNG.uniform(0, 1, (6, 5))
+import nbnumba
+from nbnumba import NegativeBinomial, nbinom
 
 
 def close(got, want):
