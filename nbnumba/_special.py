@@ -50,6 +50,20 @@ def _from_bits(typingctx, b):
             args[0], ir.DoubleType())
 
 
+@intrinsic
+def wide_vectors(typingctx):
+    """Let LLVM vectorize the calling function's loops with 512-bit vectors
+    where the CPU has AVX-512 (no effect elsewhere). LLVM's tuning for Intel
+    CPUs caps them at 256 bits (against Skylake-X's clock drops), but the
+    sampling passes run ~20% faster with 512, logpmf's ~10% (Sapphire
+    Rapids). CPU only."""
+    def codegen(context, builder, sig, args):
+        # llvmlite knows no string attributes: the set prints its items as is
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+    return types.none(), codegen
+
+
 @jit_inline
 def log_fast(x):
     """Natural log of a positive, normal, finite float64, within 1 ulp.

@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import _params, _random, ufuncs
-from ._special import jit, jit_inline
+from ._special import jit, jit_inline, wide_vectors
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -66,6 +66,7 @@ def _composition(ms, ts, k0, k1, first, o, lam, start, boost):
     """o[j], lam[j], start[j] where mu > 10: the first Gamma trial
     (gamma_fast), then PTRS's first quick test (ptrs_fast), in two loops
     (smaller loop bodies run faster)."""
+    wide_vectors()
     if boost:       # a constant in each loop
         for j in range(o.size):
             lam[j] = _gamma_at(ms[j], ts[j], k0, k1, first + j, True)
@@ -90,6 +91,7 @@ def _retry(lam, start, k0, k1, first, o):
     those draws gathered into contiguous arrays (loops that vectorize),
     compacted after each trial, until fewer than 4 are left (start[j]: the
     next trial of those)."""
+    wide_vectors()
     # compactions write every element and advance by the condition: no branch
     idx = np.empty(o.size, np.int64)
     m = 0
@@ -128,6 +130,7 @@ def _walk(ms, ts, k0, k1, first, o):
     (loops that vectorize; 8 steps of an element in registers), compacted
     every 8 steps to the elements still walking, until at most 1/64 of the
     tile is left to the scalar sampler."""
+    wide_vectors()
     n = o.size
     idx, k = np.arange(n), np.zeros(n)
     u, pm, s, a, q = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)

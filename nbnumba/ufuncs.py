@@ -24,6 +24,7 @@ from numba.extending import overload
 
 from . import _scalar
 from ._params import on_device
+from ._special import wide_vectors
 
 __all__ = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
@@ -148,6 +149,9 @@ _FAST = {0: _scalar._logpmf_fast, 1: _scalar._pmf_fast, 2: _scalar._cdf_fast,
          4: _scalar._sf_fast}
 _GENERAL = {0: _scalar._logpmf_slow, 1: _scalar._pmf_slow, 2: _scalar._cdf_slow, 3: _scalar.logcdf,
             4: _scalar._sf_slow, 5: _scalar.logsf, 6: _scalar.ppf, 7: _scalar.isf}
+# The codes whose fast loop runs faster with 512-bit vectors (logpmf ~10%,
+# pmf ~5%; cdf and sf ~10% slower; Sapphire Rapids).
+_WIDE = (0, 1)
 
 
 def _tile(code, xs, ms, ts, o):
@@ -164,8 +168,11 @@ def _tile_impl(code, xs, ms, ts, o):
         return None
     fast = _FAST.get(code.literal_value)
     general = _GENERAL[code.literal_value]
+    wide = code.literal_value in _WIDE
 
     def impl(code, xs, ms, ts, o):
+        if wide:
+            wide_vectors()
         if fast is not None:
             for j in range(o.size):
                 o[j] = fast(np.float64(xs[j]), np.float64(ms[j]), np.float64(ts[j]))

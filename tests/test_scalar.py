@@ -7,6 +7,7 @@ import pytest
 import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from llvmlite import binding as llvm
 
 from conftest import rel_err
 from nbnumba import _scalar as S
@@ -241,6 +242,26 @@ def test_sampler_cos_and_log_factorial():
     for k in list(range(40)) + [100.0, 12345.0, 1e6, 3e9]:
         exact = float(mp.loggamma(mp.mpf(k) + 1))
         assert abs(lf(float(k)) - exact) <= 4 * np.spacing(max(exact, 1.0)), k
+
+
+@pytest.mark.skipif("+avx512f" not in llvm.get_host_cpu_features().flatten().split(","),
+                    reason="the CPU has no AVX-512")
+def test_wide_vectors_gives_512_bit_loops():
+    """wide_vectors makes LLVM vectorize its caller's loops with zmm registers."""
+    from numba import njit
+
+    from nbnumba._special import wide_vectors
+
+    @njit(error_model="numpy")
+    def twice(x):
+        wide_vectors()
+        for i in range(x.size):
+            x[i] = 2.0 * x[i] + 1.0
+
+    x = np.arange(100.0)
+    twice(x)
+    assert np.array_equal(x, 2.0 * np.arange(100.0) + 1.0)
+    assert "zmm" in twice.inspect_asm(twice.signatures[0])
 
 
 def test_short_product_stays_normal():
