@@ -61,8 +61,10 @@ def wide_vectors(typingctx):
     sampling passes run ~20% faster with 512, logpmf's ~10% (Sapphire
     Rapids). CPU only."""
     def codegen(context, builder, sig, args):
-        # llvmlite knows no string attributes: the set prints its items as is
-        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        # llvmlite's API knows no string attributes, but its attribute set
+        # prints its items as they are; should that change, 256 bits it is
+        if isinstance(builder.function.attributes, set):
+            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
         return context.get_dummy_value()
     return types.none(), codegen
 
