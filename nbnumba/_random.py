@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from . import _scalar
-from ._special import cos_2pi, exp_fast, floor, jit, jit_inline, log_factorial, log_fast
+from ._special import cos_2pi, exp_fast, floor, int_to_float, jit, jit_inline, log_factorial, log_fast
 
 _MASK = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
@@ -40,6 +40,9 @@ MAXTRIALS = 1000
 @jit_inline
 def philox(c0, c1, c2, c3, k0, k1):
     """Philox4x32-10 of counter (c0..c3) under key (k0, k1); 32-bit words in uint64."""
+    # masked (no-ops on 32-bit words) so that LLVM knows every product is
+    # 32 x 32 bits: one vector multiply per lane pair on AVX2
+    c0, c1, c2, c3, k0, k1 = c0 & _MASK, c1 & _MASK, c2 & _MASK, c3 & _MASK, k0 & _MASK, k1 & _MASK
     for r in range(10):
         if r:
             k0 = (k0 + _W0) & _MASK
@@ -59,14 +62,15 @@ def _block(k0, k1, i, t, stream):
 @jit_inline
 def _u53(a, b):
     """A double in (0, 1) from 53 bits of two 32-bit words."""
-    return ((a >> np.uint64(5)) * 67108864.0 + (b >> np.uint64(6)) + 0.5) * 1.1102230246251565e-16
+    return ((int_to_float(np.int64(a >> np.uint64(5))) * 67108864.0
+             + int_to_float(np.int64(b >> np.uint64(6)))) + 0.5) * 1.1102230246251565e-16
 
 
 @jit_inline
 def _u32(a):
     """A double in (0, 1) from one 32-bit word: for acceptance tests, where a
     resolution of 2**-32 moves acceptance probabilities by less than 1e-9."""
-    return (a + 0.5) * 2.3283064365386963e-10
+    return (int_to_float(np.int64(a)) + 0.5) * 2.3283064365386963e-10
 
 
 @jit_inline
@@ -170,7 +174,9 @@ def _ptrs_candidate(lam, k0, k1, i, t):
     """Trial t (block t of stream 3) of Hormann's PTRS (1993) for
     Poisson(lam), lam >= 10, without its exact test: (k, w, r), r = 1
     accepts k (the quick test), 0 rejects it, -1 leaves it to the test
-    w <= pmf(k) (about 1 trial in 4 to 7)."""
+    w <= pmf(k) (about 1 trial in 4 to 7). r is a float: with the
+    Poisson trial counters int64, an int64 r kept LLVM from vectorizing
+    the exact tests for Haswell and Zen 3 (AVX2)."""
     b = 0.931 + 2.53 * math.sqrt(lam)
     a = -0.059 + 0.02483 * b
     r = 1.0 / ((b - 2.0) * (b - 3.4))       # one division for 1/(b - 2), 1/(b - 3.4)
@@ -185,7 +191,7 @@ def _ptrs_candidate(lam, k0, k1, i, t):
     w = v * inv_alpha / (a * rus * rus + b)
     quick = (us >= 0.07) & (v <= vr)
     reject = (k < 0.0) | ((us < 0.013) & (v > us))
-    return k, w, 1 if quick else (0 if reject else -1)
+    return k, w, 1.0 if quick else (0.0 if reject else -1.0)
 
 
 @jit_inline
@@ -205,7 +211,7 @@ def _ptrs_decide(k, w, r, lam):
     kk = k if k >= 0.0 else 0.0
     lp = kk * log_fast(lam) - lam - log_factorial(kk)
     exact = (lp > -708.0) & (w <= exp_fast(lp if lp > -708.0 else 0.0))
-    return r if r >= 0 else (-1 if lam >= 1e6 else (1 if exact else 0))
+    return r if r >= 0.0 else (-1.0 if lam >= 1e6 else (1.0 if exact else 0.0))
 
 
 @jit

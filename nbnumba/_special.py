@@ -53,6 +53,15 @@ def _from_bits(typingctx, b):
             args[0], ir.DoubleType())
 
 
+@jit_inline
+def int_to_float(n):
+    """float(n) for an int64 |n| < 2**51, exactly: n added to the bits of
+    1.5 * 2**52, whose unit in the last place is 1. Integer and float
+    arithmetic that vectorizes on AVX2, which has no int64 -> double
+    instruction (LLVM converts lane by lane there)."""
+    return _from_bits(n + 0x4338000000000000) - 6755399441055744.0
+
+
 @intrinsic
 def wide_vectors(typingctx):
     """Let LLVM vectorize the calling function's loops with 512-bit vectors
@@ -84,7 +93,7 @@ def log_fast(x):
     e = (b >> 52) - 1023
     big = m > 1.4142135623730951
     m = 0.5 * m if big else m
-    fe = np.float64(e + 1 if big else e)
+    fe = int_to_float(e + 1 if big else e)
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s
@@ -108,7 +117,8 @@ def exp_fast(x):
     (Cody-Waite, exact), exp(r) by its Taylor series to r**13 (4e-18
     relative), 2**n put into the exponent bits.
     """
-    n = (x * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0  # round
+    shifted = x * 1.4426950408889634 + 6755399441055744.0    # n in its low bits
+    n = shifted - 6755399441055744.0        # x / log(2) rounded to an integer
     r = (x - n * LN2_HI) - n * LN2_LO
     # sum_{i<=11} r**i / (i + 2)! by Estrin's scheme (see log_fast)
     r2 = r * r
@@ -117,7 +127,8 @@ def exp_fast(x):
          + r4 * ((1.0 / 720.0 + r * (1.0 / 5040.0)) + r2 * (1.0 / 40320.0 + r * (1.0 / 362880.0)))
          + r4 * r4 * ((1.0 / 3628800.0 + r * (1.0 / 39916800.0))
                       + r2 * (1.0 / 479001600.0 + r * (1.0 / 6227020800.0))))
-    return (1.0 + (r + r * r * t)) * _from_bits((np.int64(n) + 1023) << 52)
+    # 2**n from the bits of shifted (see int_to_float), not a float -> int64 conversion
+    return (1.0 + (r + r * r * t)) * _from_bits((_bits(shifted) + 1023) << 52)
 
 
 @jit_inline

@@ -99,7 +99,7 @@ def _retry(lam, start, k0, k1, first, o):
         idx[m] = j
         m += (o[j] != o[j]) & (lam[j] >= 10.0) & (lam[j] < np.inf)
     lam1, x, nxt = np.empty(m), np.full(m, np.nan), np.empty(m, np.int64)
-    kc, wc, rc = np.empty(m), np.empty(m), np.empty(m, np.int64)
+    kc, wc, rc = np.empty(m), np.empty(m), np.empty(m)
     for c in range(m):
         lam1[c] = lam[idx[c]]
         nxt[c] = start[idx[c]]
