@@ -227,6 +227,19 @@ def test_fast_log_exp_within_1_ulp():
             assert abs(f(x) - exact) <= np.spacing(abs(exact)), (f, x)
 
 
+def test_int_to_float_exact():
+    """The conversion of the SIMD loops equals float(n) wherever it is used."""
+    from numba import njit
+
+    from nbnumba._special import int_to_float
+    conv = njit(lambda n: int_to_float(n))
+    rng = np.random.default_rng(4)
+    ns = np.concatenate([rng.integers(-2 ** 51 + 1, 2 ** 51, 3000), rng.integers(-3000, 3000, 3000),
+                         [0, 1, -1, 2 ** 32 - 1, 2 ** 51 - 1, -2 ** 51 + 1]])
+    for n in ns:
+        assert conv(np.int64(n)) == float(n), n
+
+
 def test_sampler_cos_and_log_factorial():
     """The branch-free cos(2 pi x) of the normals and log(k!) of the PTRS
     acceptance test, against mpmath."""
