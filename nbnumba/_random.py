@@ -41,7 +41,7 @@ MAXTRIALS = 1000
 def philox(c0, c1, c2, c3, k0, k1):
     """Philox4x32-10 of counter (c0..c3) under key (k0, k1); 32-bit words in uint64."""
     # masked (no-ops on 32-bit words) so that LLVM knows every product is
-    # 32 x 32 bits: one vector multiply per lane pair on AVX2
+    # 32 x 32 bits: one vpmuludq, where AVX2 has no 64-bit multiply
     c0, c1, c2, c3, k0, k1 = c0 & _MASK, c1 & _MASK, c2 & _MASK, c3 & _MASK, k0 & _MASK, k1 & _MASK
     for r in range(10):
         if r:
@@ -174,9 +174,9 @@ def _ptrs_candidate(lam, k0, k1, i, t):
     """Trial t (block t of stream 3) of Hormann's PTRS (1993) for
     Poisson(lam), lam >= 10, without its exact test: (k, w, r), r = 1
     accepts k (the quick test), 0 rejects it, -1 leaves it to the test
-    w <= pmf(k) (about 1 trial in 4 to 7). r is a float: with the
-    Poisson trial counters int64, an int64 r kept LLVM from vectorizing
-    the exact tests for Haswell and Zen 3 (AVX2)."""
+    w <= pmf(k) (about 1 trial in 4 to 7). r is a float: an int64 r,
+    beside the retry loop's int64 trial counters, kept LLVM's cost model
+    for Haswell and Zen 3 (AVX2) from vectorizing the exact tests."""
     b = 0.931 + 2.53 * math.sqrt(lam)
     a = -0.059 + 0.02483 * b
     r = 1.0 / ((b - 2.0) * (b - 3.4))       # one division for 1/(b - 2), 1/(b - 3.4)
