@@ -245,13 +245,13 @@ def _device_draw(mu, theta, shape, key_, dtype):
 
 
 def _operand(a, shape, shape2):
-    """A float64 parameter as a 2-D operand of _sample_tiles (see
+    """A float64 parameter as a read-only 2-D operand of _sample_tiles (see
     ufuncs._operand); copied, broadcast, beyond 2 dimensions."""
     if a.size == 1:
-        return a.reshape(1, 1)
+        return ufuncs.readonly(a.reshape(1, 1))
     if len(shape) <= 2:
         return ufuncs._operand(np.broadcast_to(a, shape), shape2, copy=True)
-    return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(shape2)
+    return ufuncs.readonly(np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(shape2))
 
 
 def rvs(mu, theta, size=None, random_state=None):

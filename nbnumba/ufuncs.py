@@ -183,9 +183,9 @@ def _tile_impl(code, xs, ms, ts, o):
 
 
 def _operand(a, shape2, copy=False):
-    """a as a C-contiguous 2-D operand for the tile kernels: a view (broadcast
-    dimensions, stride 0, taken as dimensions of 1), small vectors copied;
-    None where that would copy a large array (unless copy)."""
+    """a as a C-contiguous, read-only 2-D operand for the tile kernels: a view
+    (broadcast dimensions, stride 0, taken as dimensions of 1), small vectors
+    copied; None where that would copy a large array (unless copy)."""
     a = np.asarray(a)
     a = a[(None,) * (2 - a.ndim)]
     a = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
@@ -195,7 +195,16 @@ def _operand(a, shape2, copy=False):
         if a.size > max(shape2) and not copy:
             return None
         a = np.ascontiguousarray(a)
-    return a
+    return readonly(a)
+
+
+def readonly(a):
+    """A read-only view of a: the kernels take their operands read-only, so
+    that writable and read-only inputs (broadcasts) share one compiled
+    version (each combination compiled for seconds)."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
 
 
 def _tiled(name, args, shape, out, parallel):

@@ -192,3 +192,16 @@ def test_draws_beyond_int64_raise_in_rvs_and_stay_floats_in_sample():
     s = NegativeBinomial(mu=1e300, theta=1.0).sample((1000,), random_state=0)
     assert np.isfinite(s).all() and (s >= 0).all()
     assert 0.5 < np.mean(s) / 1e300 < 2.0        # Gamma(1) mean 1, 1000 draws
+
+
+def test_parameters_share_one_compiled_kernel():
+    """Writable, read-only and broadcast parameters all reach the kernel
+    read-only: one compiled version (seconds each) serves every mix."""
+    from nbnumba import sampling
+    mu = np.full((3, 4), 3.0)
+    ro = np.full(4, 2.0)
+    ro.flags.writeable = False
+    for a, b in [(mu, 2.0), (ro, mu), (mu, ro), (2.0, mu), (mu, np.float64(5.0))]:
+        nbnumba.rvs(a, b, random_state=1)
+    sigs = sampling._sample_tiles.signatures
+    assert sigs and all(not s[0].mutable and not s[1].mutable for s in sigs)

@@ -169,3 +169,15 @@ def test_tiles_match_scalar_on_edge_values(name, dtype):
         np.testing.assert_array_equal(small, want_small)
         assert got.dtype == want.dtype == dtype, label
         np.testing.assert_array_equal(got, want, err_msg=label)
+
+
+def test_operands_share_one_compiled_tile_kernel():
+    """Writable and read-only operands reach the tile kernels read-only, so
+    they share one compiled version per dtype."""
+    x = np.zeros((200, 200))
+    ro = np.ones(200)
+    ro.flags.writeable = False
+    for args in [(x, ro, 1.0), (x, 1.0, ro), (x, x + 1.0, x + 1.0)]:
+        U.logpmf(*args)
+    sigs = [s for s in U._tiles_parallel.signatures if s[0].literal_value == 0]
+    assert sigs and all(not a.mutable for s in sigs for a in s[1:4])
