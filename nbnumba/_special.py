@@ -21,6 +21,9 @@ jit = njit(cache=True, error_model="numpy")
 #: the sampling kernel.
 jit_inline = njit(cache=True, error_model="numpy", forceinline=True)
 
+#: 1.5 * 2**52: x + ROUNDER rounds x to an integer n, which then sits in
+#: the low bits of the sum (bits 0x4338000000000000 + n), for |n| < 2**51
+ROUNDER = 6755399441055744.0
 LN_SQRT_2PI = 0.9189385332046728
 LN2 = 0.6931471805599453
 # log(2) split so that n * LN2_HI is exact for |n| < 2**11 (mpmath, 50 digits)
@@ -56,10 +59,10 @@ def _from_bits(typingctx, b):
 @jit_inline
 def int_to_float(n):
     """float(n) for an int64 |n| < 2**51, exactly: n added to the bits of
-    1.5 * 2**52, whose unit in the last place is 1. Integer and float
+    ROUNDER, whose unit in the last place is 1. Integer and float
     arithmetic that vectorizes on AVX2, which has no int64 -> double
     instruction (LLVM converts lane by lane there)."""
-    return _from_bits(n + 0x4338000000000000) - 6755399441055744.0
+    return _from_bits(n + 0x4338000000000000) - ROUNDER
 
 
 @intrinsic
@@ -117,8 +120,8 @@ def exp_fast(x):
     (Cody-Waite, exact), exp(r) by its Taylor series to r**13 (4e-18
     relative), 2**n put into the exponent bits.
     """
-    shifted = x * 1.4426950408889634 + 6755399441055744.0    # n in its low bits
-    n = shifted - 6755399441055744.0        # x / log(2) rounded to an integer
+    shifted = x * 1.4426950408889634 + ROUNDER      # n in its low bits
+    n = shifted - ROUNDER                   # x / log(2) rounded to an integer
     r = (x - n * LN2_HI) - n * LN2_LO
     # sum_{i<=11} r**i / (i + 2)! by Estrin's scheme (see log_fast)
     r2 = r * r
@@ -127,7 +130,7 @@ def exp_fast(x):
          + r4 * ((1.0 / 720.0 + r * (1.0 / 5040.0)) + r2 * (1.0 / 40320.0 + r * (1.0 / 362880.0)))
          + r4 * r4 * ((1.0 / 3628800.0 + r * (1.0 / 39916800.0))
                       + r2 * (1.0 / 479001600.0 + r * (1.0 / 6227020800.0))))
-    # 2**n from the bits of shifted (see int_to_float), not a float -> int64 conversion
+    # 2**n from the bits of shifted (see ROUNDER), not a float -> int64 conversion
     return (1.0 + (r + r * r * t)) * _from_bits((_bits(shifted) + 1023) << 52)
 
 

@@ -93,6 +93,12 @@ _GIVEN_CONSTRAINTS = {"total_count": constraints.nonnegative,
                       "logits": constraints.real}
 
 
+def _warn_outside():
+    """torch's warning for log_prob values off the support (validate_args)."""
+    warnings.warn("The value argument must be within the support of the distribution",
+                  UserWarning, stacklevel=3)
+
+
 class NegativeBinomial:
     """Negative Binomial distribution, scvi-tools' API on NumPy, Dask, CuPy or
     torch CUDA arrays.
@@ -210,8 +216,7 @@ class NegativeBinomial:
         if self._xp is not np:
             res = ufuncs.logpmf(value, self.mu, self.theta)
             if self._validate_args and not self._xp.all(self.support.check(value)):
-                warnings.warn("The value argument must be within the support of the "
-                              "distribution", UserWarning, stacklevel=2)
+                _warn_outside()
             return res
         value = np.asarray(value)
         res = np.asarray(ufuncs.logpmf(value, self.mu, self.theta))
@@ -223,8 +228,7 @@ class NegativeBinomial:
         outside = ~self.support.check(value)
         if np.any(outside):
             if self._validate_args:
-                warnings.warn("The value argument must be within the support of the "
-                              "distribution", UserWarning, stacklevel=2)
+                _warn_outside()
             res = np.where(outside, self._continuous_log_prob(value), res)
         return res
 

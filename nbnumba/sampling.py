@@ -248,10 +248,12 @@ def _operand(a, shape, shape2):
     """A float64 parameter as a read-only 2-D operand of _sample_tiles (see
     ufuncs._operand); copied, broadcast, beyond 2 dimensions."""
     if a.size == 1:
-        return ufuncs.readonly(a.reshape(1, 1))
-    if len(shape) <= 2:
-        return ufuncs._operand(np.broadcast_to(a, shape), shape2, copy=True)
-    return ufuncs.readonly(np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(shape2))
+        a = a.reshape(1, 1)
+    elif len(shape) <= 2:
+        a = np.broadcast_to(a, shape)
+    else:
+        a = np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(shape2)
+    return ufuncs._operand(a, shape2, copy=True)
 
 
 def rvs(mu, theta, size=None, random_state=None):

@@ -7,7 +7,7 @@ import pytest
 import scipy.stats
 
 import nbnumba
-from nbnumba import NegativeBinomial, _random
+from nbnumba import NegativeBinomial, _random, sampling
 from nbnumba.sampling import draw
 
 U = np.uint64
@@ -197,7 +197,6 @@ def test_draws_beyond_int64_raise_in_rvs_and_stay_floats_in_sample():
 def test_parameters_share_one_compiled_kernel():
     """Writable, read-only and broadcast parameters all reach the kernel
     read-only: one compiled version (seconds each) serves every mix."""
-    from nbnumba import sampling
     mu = np.full((3, 4), 3.0)
     ro = np.full(4, 2.0)
     ro.flags.writeable = False
