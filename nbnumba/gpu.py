@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from . import _random, _scalar
+from ._math import nbinom as _scalar, random as _random
 from ._params import on_device
 from .ufuncs import out_dtype
 

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import _params
-from ._special import jit
+from ._math.special import jit
 from .ufuncs import TILE, _operand, _row, _tile
 
 

@@ -7,8 +7,9 @@ the same samples for any number of threads and any split of the output.
 import numpy as np
 from numba import njit, prange
 
-from . import _params, _random, ufuncs
-from ._special import jit, jit_inline, wide_vectors
+from . import _params, ufuncs
+from ._math import random as _random
+from ._math.special import jit, jit_inline, wide_vectors
 
 
 @njit(parallel=True, cache=True, error_model="numpy")

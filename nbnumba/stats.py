@@ -23,7 +23,8 @@ from math import comb
 import numpy as np
 from numba import vectorize
 
-from . import _params, _scalar, sampling, ufuncs
+from . import _params, sampling, ufuncs
+from ._math import nbinom as _scalar
 
 __all__ = ["nbinom"]
 

@@ -22,9 +22,9 @@ import numpy as np
 from numba import njit, prange, types, vectorize
 from numba.extending import overload
 
-from . import _scalar
+from ._math import nbinom as _scalar
 from ._params import on_device
-from ._special import wide_vectors
+from ._math.special import wide_vectors
 
 __all__ = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 

@@ -7,7 +7,8 @@ import pytest
 import scipy.stats
 
 import nbnumba
-from nbnumba import NegativeBinomial, _random, sampling
+from nbnumba import NegativeBinomial, sampling
+from nbnumba._math import random as _random
 from nbnumba.sampling import draw
 
 U = np.uint64

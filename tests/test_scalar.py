@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from llvmlite import binding as llvm
 
 from conftest import rel_err
-from nbnumba import _scalar as S
+from nbnumba._math import nbinom as S
 
 INF, NAN = math.inf, math.nan
 
@@ -213,7 +213,7 @@ def test_fast_log_exp_within_1_ulp():
     """The branch-free log and exp of the common path, against mpmath."""
     from numba import njit
 
-    from nbnumba._special import exp_fast, log_fast
+    from nbnumba._math.special import exp_fast, log_fast
     mp.mp.dps = 40
     rng = np.random.default_rng(5)
     xs = np.concatenate([np.exp(rng.uniform(-700, 700, 3000)), 1 + rng.uniform(-0.3, 0.45, 3000),
@@ -231,7 +231,7 @@ def test_int_to_float_exact():
     """The conversion of the SIMD loops equals float(n) wherever it is used."""
     from numba import njit
 
-    from nbnumba._special import int_to_float
+    from nbnumba._math.special import int_to_float
     conv = njit(lambda n: int_to_float(n))
     rng = np.random.default_rng(4)
     ns = np.concatenate([rng.integers(-2 ** 51 + 1, 2 ** 51, 3000), rng.integers(-3000, 3000, 3000),
@@ -245,7 +245,7 @@ def test_sampler_cos_and_log_factorial():
     acceptance test, against mpmath."""
     from numba import njit
 
-    from nbnumba._special import cos_2pi, log_factorial
+    from nbnumba._math.special import cos_2pi, log_factorial
     mp.mp.dps = 40
     cos = njit(lambda x: cos_2pi(x))
     lf = njit(lambda k: log_factorial(k))
@@ -263,7 +263,7 @@ def test_wide_vectors_gives_512_bit_loops():
     """wide_vectors makes LLVM vectorize its caller's loops with zmm registers."""
     from numba import njit
 
-    from nbnumba._special import wide_vectors
+    from nbnumba._math.special import wide_vectors
 
     @njit(error_model="numpy")
     def twice(x):

@@ -8,7 +8,7 @@ import numba
 import numpy as np
 import pytest
 
-from nbnumba import _scalar as S
+from nbnumba._math import nbinom as S
 from nbnumba import ufuncs as U
 
 NAMES = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"]

@@ -20,8 +20,8 @@ import math
 
 import numpy as np
 
-from . import _scalar
-from ._special import cos_2pi, exp_fast, floor, int_to_float, jit, jit_inline, log_factorial, log_fast
+from . import nbinom as _scalar
+from .special import cos_2pi, exp_fast, floor, int_to_float, jit, jit_inline, log_factorial, log_fast
 
 _MASK = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)

@@ -17,7 +17,7 @@ Notation below: ``x = mu / theta``, ``p = theta / (theta + mu) = 1 / (1 + x)``
 """
 import math
 
-from ._special import (LN_SQRT_2PI, beta_frac, exp_fast, floor, jit, jit_inline, log1mexp,
+from .special import (LN_SQRT_2PI, beta_frac, exp_fast, floor, jit, jit_inline, log1mexp,
                        log1pmx, log_fast, stirlerr)
 
 NAN = math.nan

@@ -11,15 +11,40 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-#: Compile options of every scalar function: cached on disk, and NumPy's
-#: error model (1/0 is inf, not an exception) so that no function can raise.
-jit = njit(cache=True, error_model="numpy")
+def _probe():
+    return 0
+
+
+def _cache_available():
+    """Whether Numba can cache this package's functions on disk: not where
+    neither the package's folder nor a user cache folder is writable (then
+    everything still works, compiled afresh in each process)."""
+    try:
+        njit(cache=True)(_probe)
+    except RuntimeError:        # "cannot cache function ...: no locator available"
+        return False
+    return True
+
+
+#: Whether compiled code is cached on disk (see _cache_available).
+CACHE = _cache_available()
+
+
+def compiled(**options):
+    """numba.njit with this package's options: cached on disk where possible,
+    NumPy's error model (1/0 is inf, not an exception) so that no function
+    can raise, and ``options``."""
+    return njit(cache=CACHE, error_model="numpy", **options)
+
+
+#: The decorator of every scalar function.
+jit = compiled()
 #: The same, always inlined by LLVM into its callers: the branch-free
 #: functions called in loops that must vectorize (LLVM's cost model alone
 #: does not inline them). Numba's inline="always" gives the same loops but
 #: copies the callee's IR at every call site: ~28 s against ~8 s to compile
 #: the sampling kernel.
-jit_inline = njit(cache=True, error_model="numpy", forceinline=True)
+jit_inline = compiled(forceinline=True)
 
 #: 1.5 * 2**52: x + ROUNDER rounds x to an integer n, which then sits in
 #: the low bits of the sum (bits 0x4338000000000000 + n), for |n| < 2**51
