@@ -1,0 +1,3 @@
+"""The CPU engine: compiled loops (tiles, elementwise, sampling, sums, fitting)
+over the scalar math of nbnumba._math, generic over its tables. Target-free:
+no dispatch, no array families (NumPy operands only)."""
