@@ -1,13 +1,39 @@
-"""nbnumba: the Negative Binomial distribution, exact and fast, compiled by Numba."""
-from . import ufuncs
-from .distributions import NegativeBinomial
-from .reductions import loglik
-from .sampling import rvs
-from .stats import nbinom
-from ._params import from_logits, from_probs, from_scipy, to_logits, to_probs, to_scipy
-from .ufuncs import cdf, isf, logcdf, logpmf, logsf, pmf, ppf, sf
+"""nbnumba: the Negative Binomial distribution, exact and fast, compiled by Numba.
 
-__version__ = "0.1.0"
+Submodules and names load on first use (PEP 562), so ``import nbnumba``
+imports neither Numba nor SciPy.
+"""
+import importlib
 
-__all__ = ["NegativeBinomial", "nbinom", "rvs", "loglik", "ufuncs", "logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf",
-           "from_probs", "from_logits", "from_scipy", "to_probs", "to_logits", "to_scipy"]
+__version__ = "0.2.0"
+
+_NB_FUNCTIONS = ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf", "entropy",
+                 "logpmf_grad", "logpmf_hess")
+_WHERE = {
+    "NegativeBinomial": "distributions", "ZeroInflatedNegativeBinomial": "distributions",
+    "nbinom": "stats", "zinbinom": "stats",
+    "rvs": "sampling", "loglik": "reductions",
+    "fit_theta": "fitting", "fit": "fitting",
+    "from_probs": "_params", "from_logits": "_params", "from_scipy": "_params",
+    "to_probs": "_params", "to_logits": "_params", "to_scipy": "_params",
+    **{name: "ufuncs" for name in _NB_FUNCTIONS},
+}
+_SUBMODULES = ("ufuncs", "zinb", "gpu", "stats", "distributions", "sampling", "reductions",
+               "fitting")
+
+__all__ = sorted(_WHERE) + list(_SUBMODULES)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'nbnumba' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,69 +1,25 @@
-"""Fused log-likelihood sums: ``nbnumba.loglik``.
+"""Log-likelihood sums: ``nbnumba.loglik`` (and ``nbnumba.zinb.loglik``).
 
 The log-pmf of every entry is summed as it is computed, so memory is
 O(output) instead of O(X). Each row (or column) sum is compensated
 (Neumaier) and computed by one thread in a fixed order; the total is the
 exactly rounded sum (``math.fsum``) of the row sums. The result is
 therefore the same whatever the number of threads.
+
+Counts may be dense, scipy.sparse CSR / CSC (matrices or arrays; other
+formats raise TypeError: convert with ``.tocsr()``) or Dask arrays. Sparse
+counts are never densified: each row's zeros are summed in closed form
+over the row's means (no count is read), then each stored count adds its
+term minus the zero's; memory O(nnz + rows + cols). The mean may be a pair
+``(size_factors, gene_means)``, the outer product ``mu[i, j] =
+size_factors[i] * gene_means[j]`` of sctransform's and glmGamPoi's model,
+which is never materialised.
 """
 import math
 
 import numpy as np
-from numba import njit, prange
 
-from . import _params
-from ._math.special import jit
-from .ufuncs import TILE, _operand, _row, _tile
-
-
-@njit(inline="always")
-def _add(s, c, v):
-    """Neumaier's compensated addition: (s, c) += v."""
-    t = s + v
-    e = (s - t) + v if abs(s) >= abs(v) else (v - t) + s
-    return t, c + (0.0 if math.isinf(t) else e)     # an impossible count: -inf
-
-
-@jit
-def _row_sum(x, mu, theta, i, n1):
-    """Compensated sum of the log-pmf over row i, tile by tile, in order."""
-    buf = np.empty(min(TILE, n1))
-    s = 0.0
-    c = 0.0
-    for j0 in range(0, n1, TILE):
-        j1 = min(j0 + TILE, n1)
-        o = buf[:j1 - j0]
-        _tile(0, _row(x, i, j0, j1), _row(mu, i, j0, j1), _row(theta, i, j0, j1), o)
-        for j in range(j1 - j0):
-            s, c = _add(s, c, o[j])
-    return s + c
-
-
-@jit
-def _col_sums(x, mu, theta, n0, j0, j1, out):
-    """Compensated sums of the log-pmf over columns j0:j1, rows in order."""
-    s = np.zeros(j1 - j0)
-    c = np.zeros(j1 - j0)
-    o = np.empty(j1 - j0)
-    for i in range(n0):
-        _tile(0, _row(x, i, j0, j1), _row(mu, i, j0, j1), _row(theta, i, j0, j1), o)
-        for j in range(j1 - j0):
-            s[j], c[j] = _add(s[j], c[j], o[j])
-    out[j0:j1] = s + c
-
-
-@njit(parallel=True, cache=True)
-def _rows(x, mu, theta, n1, out):
-    """Row sums over operands as ufuncs._row takes them."""
-    for i in prange(out.size):
-        out[i] = _row_sum(x, mu, theta, i, n1)
-
-
-@njit(parallel=True, cache=True)
-def _cols(x, mu, theta, n0, out):
-    """Column sums, blocks of 256 columns per thread."""
-    for b in prange((out.size + 255) // 256):
-        _col_sums(x, mu, theta, n0, b * 256, min(b * 256 + 256, out.size), out)
+from . import _arrays
 
 
 def loglik(x, mu, theta, axis=None, keepdims=False):
@@ -71,10 +27,13 @@ def loglik(x, mu, theta, axis=None, keepdims=False):
 
     Parameters
     ----------
-    x : array_like
-        Counts, at most 2-D (cells x genes), or a Dask array.
-    mu, theta : array_like
-        Broadcast against ``x`` (e.g. mu per cell x gene, theta per gene).
+    x : array_like, scipy.sparse CSR/CSC, or Dask array
+        Counts, at most 2-D (cells x genes).
+    mu : array_like, or a pair (size_factors, gene_means)
+        Means, broadcast against ``x`` (e.g. per cell x gene), or the outer
+        product of per-cell size factors and per-gene means.
+    theta : array_like
+        Inverse dispersion, broadcast against ``x`` (e.g. per gene).
     axis : None, 0 or 1
         None: the total; 1: per row (cell); 0: per column (gene).
     keepdims : bool
@@ -85,30 +44,111 @@ def loglik(x, mu, theta, axis=None, keepdims=False):
     float or ndarray (float64)
         -inf where a count is impossible, NaN for invalid parameters.
     """
-    if any(_params.is_dask(a) for a in (x, mu, theta)):
+    return reduce("nbinom", x, mu, (theta,), axis, keepdims)
+
+
+def reduce(distribution, x, mu, rest, axis=None, keepdims=False):
+    """Log-likelihood sums of ``distribution`` for counts x, mean mu (or a
+    (size_factors, gene_means) pair) and the further operands ``rest``."""
+    outer = isinstance(mu, tuple)
+    if outer and len(mu) != 2:
+        raise ValueError("mu must be an array or a pair (size_factors, gene_means)")
+    where = _arrays.target(x, *(mu if outer else (mu,)), *rest)
+    if where == "dask":
         from . import _dask
-        return _dask.loglik(x, mu, theta, axis=axis, keepdims=keepdims)
-    x = np.asarray(x)
-    if x.ndim > 2:
+        return _dask.loglik(distribution, x, mu, rest, axis, keepdims)
+    if where == "cuda":
+        raise TypeError("loglik runs on the CPU; on the GPU, sum the log-pmf "
+                        "(e.g. nbnumba.logpmf(x, mu, theta).sum(axis))")
+    if isinstance(x, np.ma.MaskedArray) and np.ma.is_masked(x):
+        raise TypeError("loglik does not take masked counts: pass x.filled(...) or select "
+                        "the entries to sum")
+    sparse = _arrays.is_sparse(x)
+    if sparse:
+        fmt = x.format
+        if fmt not in ("csr", "csc"):
+            raise TypeError(f"loglik takes CSR or CSC sparse counts; convert {fmt.upper()} "
+                            "with .tocsr()")
+        shape = x.shape
+    else:
+        x = _arrays.host(x, "x")
+        shape = x.shape
+    ndim = len(shape)
+    if ndim > 2:
         raise ValueError("loglik takes counts of at most 2 dimensions")
-    if axis not in (None, 0, 1, -1, -2) or (x.ndim < 2 and axis not in (None, 0, -1)):
-        raise ValueError(f"axis {axis} is out of range for a {x.ndim}-D array")
-    shape2 = (1,) * (2 - x.ndim) + x.shape
-    if np.broadcast_shapes(x.shape, np.shape(mu), np.shape(theta)) != x.shape:
-        raise ValueError("mu and theta must broadcast to the shape of x")
-    ops = [_operand(a, shape2, copy=True) for a in (x, mu, theta)]
-    n0, n1 = shape2
-    if x.ndim == 1 and axis in (0, -1):
-        axis = None
-    if axis is None:
-        rows = np.empty(n0)
-        _rows(*ops, n1, rows)
-        total = math.fsum(rows)
-        return np.full((1,) * x.ndim, total) if keepdims else total
-    if axis in (1, -1):
-        res = np.empty(n0)
-        _rows(*ops, n1, res)
-        return res[:, None] if keepdims else res
-    res = np.empty(n1)
-    _cols(*ops, n0, res)
-    return res[None, :] if keepdims else res
+    if axis not in (None, 0, 1, -1, -2) or (ndim < 2 and axis not in (None, 0, -1)):
+        raise ValueError(f"axis {axis} is out of range for a {ndim}-D array")
+    axis = None if axis is None else axis % max(ndim, 1)
+    s2 = (1,) * (2 - ndim) + tuple(shape)
+    if outer:
+        sf, means = (_arrays.host(a, n).astype(np.float64) for a, n in
+                     zip(mu, ("size_factors", "gene_means")))
+        if sf.shape not in ((s2[0],), (1,), ()) or means.shape not in ((s2[1],), (1,), ()):
+            raise ValueError(f"size_factors and gene_means must have {s2[0]} and {s2[1]} "
+                             f"elements; got {sf.shape} and {means.shape}")
+        a, scale = sf.reshape(-1, 1), means.reshape(1, -1)
+    else:
+        a, scale = mu, np.ones((1, 1))
+    params = [a] + list(rest)
+    for name, p in zip(("mu",) + ("theta",) * len(rest), params):
+        if np.broadcast_shapes(s2, np.shape(_arrays.host(p, name))) != s2:
+            raise ValueError(f"{name} must broadcast to the shape of x, {tuple(shape)}")
+    ops = [_operand(_arrays.host(p, "mu"), s2) for p in params]
+    scale = _operand(scale, s2)
+    from ._cpu import sums, tiles
+    fname = tiles.kernel_name(distribution, "logpmf")
+    total = axis is None or ndim < 2
+    by_col = axis == 0 and ndim == 2
+    if sparse:
+        res = _sparse(sums, fname, x, ops, scale, s2, by_col)
+    elif by_col:
+        res = np.empty(s2[1])
+        tiles.call(sums.dense_cols, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
+                   s2[0], res)
+    else:
+        res = np.empty(s2[0])
+        tiles.call(sums.dense_rows, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
+                   s2[1], res)
+    if total:
+        value = math.fsum(res)
+        return np.full((1,) * ndim, value) if keepdims else value
+    return np.expand_dims(res, axis) if keepdims else res
+
+
+def _counts(x):
+    """Counts as a kernel reads them: their own dtype where it is int64,
+    int32, float64 or float32 (no copy), else int64 or float64."""
+    if x.dtype not in (np.int64, np.int32, np.float64, np.float32):
+        x = x.astype(np.int64 if x.dtype.kind in "iub" else np.float64)
+    return _arrays.two_d(x, _arrays.shape2(x.shape), x.shape)
+
+
+def _operand(a, s2):
+    return _arrays.two_d(np.asarray(a, np.float64), s2, s2)
+
+
+def _transposed(a):
+    v = np.ascontiguousarray(a.T)
+    v.flags.writeable = False
+    return v
+
+
+def _sparse(sums, fname, x, ops, scale, s2, by_col):
+    """Row sums of CSR counts, or column sums (by_col) of CSC ones, as row
+    sums of the transpose; totals from whichever format x has."""
+    from ._cpu import tiles
+    if by_col and x.format != "csc":
+        x = x.tocsc()
+    elif not by_col and x.format != "csr":
+        x = x.tocsr()
+    data = _counts(np.asarray(x.data)).reshape(-1)
+    if by_col:
+        ops = [_transposed(a) for a in ops]
+        scale = _transposed(scale)
+    n0, n1 = (s2[1], s2[0]) if by_col else s2
+    zero = _arrays.two_d(np.zeros((1, 1), data.dtype), (1, 1), (1, 1))
+    res = np.empty(n0)
+    tiles.call(sums.sparse_rows, fname, data, np.asarray(x.indices), np.asarray(x.indptr),
+               (zero,) + tuple(ops), scale, n1, res)
+    return res
+

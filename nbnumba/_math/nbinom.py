@@ -17,6 +17,7 @@ Notation below: ``x = mu / theta``, ``p = theta / (theta + mu) = 1 / (1 + x)``
 """
 import math
 
+from .table import Function
 from .special import (LN_SQRT_2PI, beta_frac, exp_fast, floor, jit, jit_inline, log1mexp,
                        log1pmx, log_fast, stirlerr)
 
@@ -40,7 +41,7 @@ def _invalid(mu, theta):
 # first and falls back to the general methods on NaN.
 
 @jit_inline
-def _t0(mu, theta, x, u, p):
+def log_p0_fast(mu, theta, x, u, p):
     """log pmf(0) = -theta log1p(x), for x = mu / theta, u = 1 + x < 1e300,
     p = 1 / u. The rounding error c of u enters as log1p(x) = log(u) + c p:
     a few ulp, even as theta -> inf (where -mu is exact)."""
@@ -54,7 +55,7 @@ def _log_p0(mu, theta):
     x = mu / theta
     u = 1.0 + x
     if u < 1e300:
-        return _t0(mu, theta, x, u, 1.0 / u)
+        return log_p0_fast(mu, theta, x, u, 1.0 / u)
     return theta * (math.log(theta) - math.log(mu))
 
 
@@ -82,7 +83,7 @@ def _logpmf_short(k, mu, theta, n):
     arg = prod / fact if k > 0.0 else 1.0
     ok = ((k >= 0.0) & (k <= n) & (k == floor(k)) & (mu <= 1e9) & (a >= 1e-9)
           & (u < 1e300) & (theta > 0.0) & (arg >= 1e-300))
-    r = _t0(mu, theta, x, u if ok else 2.0, p) + log_fast(arg if ok else 1.0)
+    r = log_p0_fast(mu, theta, x, u if ok else 2.0, p) + log_fast(arg if ok else 1.0)
     return r if ok else NAN
 
 
@@ -341,7 +342,7 @@ def _cdf_short(k, mu, theta, n):
     a = mu * p
     q = x * p
     ok = (k >= 0.0) & (k <= n) & (mu > 0.0) & (theta > 0.0) & (u < 1e300)
-    t0 = _t0(mu, theta, x, u if ok else 2.0, p)
+    t0 = log_p0_fast(mu, theta, x, u if ok else 2.0, p)
     ok = ok & (t0 > -600.0)
     pm = exp_fast(t0 if ok else 0.0)
     c = pm
@@ -602,3 +603,23 @@ def _entropy_walk(h, lp, j, step, a, q):
         if t < 1e-17 * h:
             return h
     return NAN
+
+
+# ---------------------------------------------------------------- the table
+
+TABLE = (
+    Function("logpmf", logpmf, ("k", "mu", "theta"), "Log of the probability mass function",
+             fast=_logpmf_fast, slow=_logpmf_slow, wide=True),
+    Function("pmf", pmf, ("k", "mu", "theta"), "Probability mass function",
+             fast=_pmf_fast, slow=_pmf_slow, wide=True),
+    Function("cdf", cdf, ("k", "mu", "theta"), "Cumulative distribution function P(X <= k)",
+             fast=_cdf_fast, slow=_cdf_slow),
+    Function("logcdf", logcdf, ("k", "mu", "theta"), "Log of the cdf"),
+    Function("sf", sf, ("k", "mu", "theta"), "Survival function P(X > k)",
+             fast=_sf_fast, slow=_sf_slow),
+    Function("logsf", logsf, ("k", "mu", "theta"), "Log of the survival function"),
+    Function("ppf", ppf, ("q", "mu", "theta"), "Quantile: the smallest k with cdf(k) >= q"),
+    Function("isf", isf, ("q", "mu", "theta"), "Inverse survival function: the smallest k "
+             "with sf(k) <= q"),
+    Function("entropy", entropy, ("mu", "theta"), "Entropy in nats, by exact summation"),
+)

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from . import nbinom as _scalar
+from . import nbinom
 from .special import cos_2pi, exp_fast, floor, int_to_float, jit, jit_inline, log_factorial, log_fast
 
 _MASK = np.uint64(0xFFFFFFFF)
@@ -97,11 +97,11 @@ def _invert(u, pm, a, q):
 def _inversion_start(mu, theta):
     """(pmf(0), a, q) of the walk for NB(mu, theta); pmf(0) NaN where the
     walk is not used: mu > 10 (too many steps), pmf(0) < 1e-260 (far from
-    the mass), or outside the domain of _scalar._t0."""
+    the mass), or outside the domain of nbinom.log_p0_fast."""
     x = mu / theta
     u = 1.0 + x
     p = 1.0 / u
-    t0 = _scalar._t0(mu, theta, x, u, p)
+    t0 = nbinom.log_p0_fast(mu, theta, x, u, p)
     ok = (mu >= 0.0) & (mu <= 10.0) & (theta > 0.0) & (u < 1e300) & (t0 > -600.0)
     return exp_fast(t0) if ok else NAN, mu * p, x * p
 
@@ -226,7 +226,7 @@ def poisson_variate(lam, k0, k1, i, start):
         return _invert(_u53(w0, w1), exp_fast(-lam), lam, 0.0)[0]
     for t in range(start, MAXTRIALS):
         k, w, r = _ptrs_try(lam, k0, k1, i, t)
-        if r > 0 or (r < 0 and math.log(w) <= _scalar.logpmf(k, lam, INF)):
+        if r > 0 or (r < 0 and math.log(w) <= nbinom.logpmf(k, lam, INF)):
             return k
     return NAN
 

@@ -1,0 +1,218 @@
+"""Array families, the one dtype policy, shapes and random keys.
+
+Every public front asks :func:`target` where a call runs (``"cpu"``,
+``"cuda"`` or ``"dask"``), turns host inputs into kernel operands with
+:func:`operands`, and gives results back in the caller's family with
+:func:`wrap`. Nothing here imports Numba.
+
+Policies (the same for every function, at every size):
+
+- dtypes: the result is float32 if every input that is not a Python
+  scalar is float32 (float16 counts as float32), else float64; integer
+  counts are read as int64 without a conversion to float; booleans are
+  integers; complex, object, string and datetime inputs raise TypeError
+  naming the argument. Byte-swapped arrays are read in native order.
+- families: NumPy in, NumPy out (0-d results as NumPy scalars); torch CPU
+  tensors in, torch tensors out (same dtype); masked arrays in, masked
+  arrays out (the union of the inputs' masks; masked entries computed on
+  the underlying data and then masked); anything else ``np.asarray`` takes
+  (lists, pandas Series, ...) gives NumPy arrays, as ``scipy.stats`` does.
+"""
+import math
+
+import numpy as np
+
+_BAD_KINDS = {"c": "complex", "O": "object", "U": "string", "S": "bytes", "M": "datetime",
+              "m": "timedelta", "V": "structured"}
+
+
+def is_dask(a):
+    """Whether a is a Dask array (kept lazy everywhere)."""
+    return type(a).__module__.startswith("dask.")
+
+
+def is_torch(a):
+    """Whether a is a torch tensor (CPU or CUDA)."""
+    return type(a).__module__.startswith("torch")
+
+
+def is_sparse(a):
+    """Whether a is a scipy.sparse matrix or array."""
+    return type(a).__module__.startswith("scipy.sparse")
+
+
+def on_device(a):
+    """Whether a is a GPU array (CUDA array interface, or the CUDA simulator's)."""
+    return hasattr(a, "__cuda_array_interface__") or hasattr(a, "__cuda_ndarray__")
+
+
+def target(*args):
+    """Where a call on these operands runs: "dask", "cuda" or "cpu"."""
+    if any(is_dask(a) for a in args):
+        return "dask"
+    if any(on_device(a) for a in args if a is not None):
+        return "cuda"
+    return "cpu"
+
+
+def shape(a):
+    """a's shape as a tuple, for NumPy, Dask, CuPy and torch arrays alike."""
+    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
+
+
+def size(a):
+    """a's number of elements (torch's ``size`` is a method)."""
+    return math.prod(shape(a))
+
+
+def dtype(a):
+    """a's dtype as a NumPy dtype (torch's too: torch.float32 -> float32)."""
+    return np.dtype(str(a.dtype).removeprefix("torch.") if is_torch(a) else a.dtype)
+
+
+def host(a, name):
+    """a as a NumPy array (torch CPU tensors without a copy, detached), its
+    dtype checked: TypeError naming ``name`` for what is not a number."""
+    if is_torch(a):
+        a = a.detach().numpy()
+    elif isinstance(a, np.ma.MaskedArray):
+        a = a.data
+    elif is_sparse(a):
+        raise TypeError(f"{name}: scipy.sparse input is taken by loglik and the fitting "
+                        "functions; elementwise, densify it (X.toarray()): the result is dense")
+    try:
+        a = np.asarray(a)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be numeric array_like; got {type(a).__name__}") from e
+    if a.dtype.kind in _BAD_KINDS:
+        raise TypeError(f"{name} must be real numbers; got {_BAD_KINDS[a.dtype.kind]} "
+                        f"dtype {a.dtype}")
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    return a
+
+
+def result_dtype(args):
+    """float32 if every input that is not a Python scalar is float32 or
+    float16, else float64."""
+    strong = [dtype(a) if hasattr(a, "dtype") else np.asarray(a).dtype
+              for a in args if not isinstance(a, (bool, int, float))]
+    small = (np.float32, np.float16)
+    return np.dtype(np.float32 if strong and all(d in small for d in strong) else np.float64)
+
+
+def kernel_dtype(a, out, integer_ok):
+    """The dtype operand a is read as: int64 for integer counts (where
+    integer_ok), else the result dtype."""
+    if integer_ok and a.dtype.kind in "iub" and out == np.float64:
+        return np.dtype(np.int64)
+    return out
+
+
+def two_d(a, s2, full):
+    """a as a C-contiguous, read-only 2-D operand of a kernel whose output
+    has shape ``full`` (2-D: ``s2``): dimensions 1 (broadcast; a stride-0
+    view is taken as 1) or s2's. Beyond 2 dimensions, an operand that
+    varies along the leading ones is broadcast and flattened (a copy);
+    non-contiguous operands are copied."""
+    if len(full) > 2 and a.ndim:
+        if a.ndim > 1 and any(n != 1 for n in a.shape[:-1]):
+            a = np.broadcast_to(a, full).reshape(s2)
+        else:
+            a = a.reshape(a.shape[-1:])
+    a = a[(None,) * (2 - a.ndim)]
+    a = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
+    a = np.ascontiguousarray(a)
+    v = a.view()
+    # read-only, always: writable and read-only operands then share one
+    # compiled kernel (each combination compiles for seconds)
+    v.flags.writeable = False
+    return v
+
+
+def shape2(full):
+    """The 2-D shape the kernels see for an output of shape ``full``."""
+    if len(full) <= 2:
+        return (1,) * (2 - len(full)) + tuple(full)
+    return (math.prod(full[:-1]), full[-1])
+
+
+def operands(args, names, counts=("k",)):
+    """Host inputs -> (2-D kernel operands, output shape, result dtype,
+    mask or None, family). ``counts``: the operand names that may stay
+    integers."""
+    family = "torch" if any(is_torch(a) for a in args) else "numpy"
+    masks = [np.ma.getmaskarray(a) for a in args if isinstance(a, np.ma.MaskedArray)]
+    arrays = [host(a, n) for a, n in zip(args, names)]
+    out = result_dtype([a if isinstance(a, (bool, int, float)) else arr
+                        for a, arr in zip(args, arrays)])
+    try:
+        full = np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        raise ValueError("operands could not be broadcast together with shapes "
+                         + " ".join(str(a.shape) for a in arrays)) from None
+    s2 = shape2(full)
+    ops = [two_d(a.astype(kernel_dtype(a, out, n in counts), copy=False), s2, full)
+           for a, n in zip(arrays, names)]
+    mask = None
+    if masks:
+        mask = np.zeros(full, bool)
+        for m in masks:
+            mask = mask | m
+    return ops, full, out, mask, family
+
+
+def wrap(res, full, mask, family):
+    """A kernel result (2-D) as the caller expects it (see the module docstring)."""
+    res = res.reshape(full)
+    if mask is not None:
+        return np.ma.masked_array(res, mask=mask)
+    if family == "torch":
+        import torch
+        return torch.from_numpy(res)
+    return res[()] if res.ndim == 0 else res
+
+
+def key(random_state):
+    """A 64-bit Philox key (two 32-bit words, as uint64) from ``random_state``.
+
+    None: NumPy's global RandomState (as scipy); an int or a SeedSequence:
+    derived by SeedSequence (same seed, same key); a Generator or a
+    RandomState: drawn from it, so that it advances; a torch.Generator:
+    two 32-bit words drawn from it with torch.randint (so torch.manual_seed
+    reproduces them); a pair of ints: that key.
+    """
+    if isinstance(random_state, tuple) and len(random_state) == 2 and all(
+            isinstance(w, (int, np.integer)) and 0 <= w < 2 ** 32 for w in random_state):
+        return np.uint64(random_state[0]), np.uint64(random_state[1])
+    if random_state is None:
+        words = np.random.randint(0, 2 ** 32, size=2, dtype=np.uint64)
+    elif isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be non-negative; got {random_state}")
+        words = np.random.SeedSequence(int(random_state)).generate_state(2)
+    elif isinstance(random_state, np.random.SeedSequence):
+        words = random_state.generate_state(2)
+    elif isinstance(random_state, np.random.Generator):
+        words = random_state.integers(0, 2 ** 32, size=2, dtype=np.uint64)
+    elif isinstance(random_state, np.random.RandomState):
+        words = random_state.randint(0, 2 ** 32, size=2, dtype=np.uint64)
+    elif type(random_state).__module__.startswith("torch") and hasattr(random_state, "manual_seed"):
+        import torch
+        w = torch.randint(0, 2 ** 32, (2,), dtype=torch.int64, generator=random_state)
+        words = np.asarray(w.tolist(), np.uint64)
+    else:
+        raise ValueError("random_state must be None, a non-negative int, a SeedSequence, a "
+                         "Generator, a RandomState, a torch.Generator or a pair of 32-bit "
+                         f"words; got {random_state!r}")
+    return np.uint64(words[0]), np.uint64(words[1])
+
+
+def size_shape(size, default):
+    """The output shape from scipy's ``size`` (None: ``default``)."""
+    if size is None:
+        return tuple(default)
+    sizes = np.atleast_1d(np.asarray(size))
+    if sizes.dtype.kind not in "iu" or sizes.ndim != 1 or np.any(sizes < 0):
+        raise ValueError(f"size must be a non-negative int or a tuple of them; got {size!r}")
+    return tuple(int(n) for n in sizes)

@@ -1,0 +1,168 @@
+"""Log-likelihood sums, generic over the table rows: dense and compressed
+sparse counts, without materialising the log-pmf.
+
+Each line (row) sum is compensated (Neumaier) and made by one thread in a
+fixed order, so results do not depend on the number of threads. The mean
+operand (``xs[1]``) is multiplied by ``scale`` tile by tile, so that a mean
+given as the outer product of per-cell size factors and per-gene means is
+never materialised. Column sums are row sums of the transposed operands
+(the caller transposes: views of vectors, or CSC as the transpose of CSR).
+"""
+import math
+
+import numba
+import numpy as np
+from numba import prange
+from numba.extending import overload
+
+from .._math.special import compiled
+from .tiles import TILE, _generate, row, tile
+
+
+@numba.njit(inline="always")
+def _add(s, c, v):
+    """Neumaier's compensated addition: (s, c) += v."""
+    t = s + v
+    e = (s - t) + v if abs(s) >= abs(v) else (v - t) + s
+    return t, c + (0.0 if math.isinf(t) else e)     # an impossible count: -inf
+
+
+def scaled_rows(xs, scale, i, j0, j1):
+    """The operands' tiles (see tiles.row), the mean's times scale's
+    (compiled code only)."""
+
+
+@overload(scaled_rows)
+def _scaled_rows_impl(xs, scale, i, j0, j1):
+    items = "".join(f"row(xs[{m}], i, j0, j1), " if m != 1 else
+                    "row(xs[1], i, j0, j1) * row(scale, i, j0, j1), " for m in range(len(xs)))
+    return _generate(f"def impl(xs, scale, i, j0, j1):\n    return ({items})\n", "scaled_rows",
+                     {"row": row})
+
+
+def gathered(xs, scale, i, idx):
+    """The operands at row i and the columns idx, the mean's times scale's,
+    skipping the counts (compiled code only)."""
+
+
+def _at(a, i, idx):
+    """a[i, idx] of a 2-D operand whose dimensions may be 1 (compiled code only)."""
+
+
+@overload(_at)
+def _at_impl(a, i, idx):
+    def impl(a, i, idx):
+        r = a[i] if a.shape[0] > 1 else a[0]
+        if a.shape[1] == 1:
+            return np.full(idx.size, r[0])
+        return r[idx]
+    return impl
+
+
+@overload(gathered)
+def _gathered_impl(xs, scale, i, idx):
+    items = "".join(f"_at(xs[{m}], i, idx), " if m != 1 else
+                    "_at(xs[1], i, idx) * _at(scale, i, idx), " for m in range(1, len(xs)))
+    return _generate(f"def impl(xs, scale, i, idx):\n    return ({items})\n", "gathered",
+                     {"_at": _at})
+
+
+@numba.njit(inline="always")
+def _line(fname, xs, scale, i, n1, buf):
+    """Compensated sum of fname's first output over row i, tile by tile."""
+    s = 0.0
+    c = 0.0
+    for j0 in range(0, n1, TILE):
+        j1 = min(j0 + TILE, n1)
+        o = buf[:j1 - j0]
+        tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,))
+        for j in range(j1 - j0):
+            s, c = _add(s, c, o[j])
+    return s, c
+
+
+@numba.njit(inline="always")
+def _dense_row(fname, xs, scale, n1, out, i):
+    s, c = _line(fname, xs, scale, i, n1, np.empty(min(TILE, n1)))
+    out[i] = s + c
+
+
+@numba.njit(inline="always")
+def _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i):
+    """The zeros' terms over the whole row (xs[0] is a 1 x 1 zero), then for
+    each stored count its term minus the zero's, both over gathered
+    contiguous arrays (loops that vectorize)."""
+    s, c = _line(fname, xs, scale, i, n1, np.empty(min(TILE, n1)))
+    a, b = indptr[i], indptr[i + 1]
+    rest = gathered(xs, scale, i, indices[a:b])
+    stored = np.empty(b - a)
+    zeros = np.empty(b - a)
+    tile(fname, (data[a:b],) + rest, (stored,))
+    tile(fname, (np.zeros(b - a, data.dtype),) + rest, (zeros,))
+    for p in range(b - a):
+        s, c = _add(s, c, stored[p] - zeros[p])
+    out[i] = s + c
+
+
+@numba.njit(inline="always")
+def _dense_col_block(fname, xs, scale, n0, out, blk):
+    """Columns of block blk (256 wide), rows in order (C-order operands: no
+    transposed copies)."""
+    j0 = blk * 256
+    j1 = min(j0 + 256, out.size)
+    s = np.zeros(j1 - j0)
+    c = np.zeros(j1 - j0)
+    o = np.empty(j1 - j0)
+    for i in range(n0):
+        tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,))
+        for j in range(j1 - j0):
+            s[j], c[j] = _add(s[j], c[j], o[j])
+    out[j0:j1] = s + c
+
+
+# Each kernel twice: on all threads, and on the calling thread for Dask
+# blocks (Dask runs the blocks in parallel; no nested thread pools).
+
+@compiled(parallel=True)
+def dense_rows(fname, xs, scale, n1, out):
+    """out[i] = sum over row i of fname(xs) (the mean times scale)."""
+    numba.literally(fname)
+    for i in prange(out.size):
+        _dense_row(fname, xs, scale, n1, out, i)
+
+
+@compiled()
+def dense_rows_serial(fname, xs, scale, n1, out):
+    numba.literally(fname)
+    for i in range(out.size):
+        _dense_row(fname, xs, scale, n1, out, i)
+
+
+@compiled(parallel=True)
+def sparse_rows(fname, data, indices, indptr, xs, scale, n1, out):
+    """out[i] = sum over row i of fname(x, ...) for compressed sparse rows."""
+    numba.literally(fname)
+    for i in prange(out.size):
+        _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i)
+
+
+@compiled()
+def sparse_rows_serial(fname, data, indices, indptr, xs, scale, n1, out):
+    numba.literally(fname)
+    for i in range(out.size):
+        _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i)
+
+
+@compiled(parallel=True)
+def dense_cols(fname, xs, scale, n0, out):
+    """out[j] = sum over column j of fname(xs)."""
+    numba.literally(fname)
+    for blk in prange((out.size + 255) // 256):
+        _dense_col_block(fname, xs, scale, n0, out, blk)
+
+
+@compiled()
+def dense_cols_serial(fname, xs, scale, n0, out):
+    numba.literally(fname)
+    for blk in range((out.size + 255) // 256):
+        _dense_col_block(fname, xs, scale, n0, out, blk)

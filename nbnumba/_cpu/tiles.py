@@ -1,0 +1,184 @@
+"""Elementwise kernels over tiles, generic over the table rows.
+
+Operands reach the kernels as a tuple of C-contiguous, read-only 2-D arrays
+whose dimensions are 1 (broadcast) or the output's; outputs as a tuple of
+C-contiguous 2-D float arrays. A kernel runs over tiles of up to ``TILE``
+columns of one row: each operand's tile is a contiguous 1-D view (or a
+tile-sized fill where a column broadcasts), so broadcasting needs no copy
+and the loops over a tile vectorize. For each row of a table the loop body
+is generated from the row (its arity, outputs, fast and slow paths) and
+compiled when a call first needs it: one specialization per function and
+dtypes, cached on disk.
+
+A function is named to the kernels by a string literal
+``"<distribution>.<function>@<version>"``: the version is a hash of the
+scalar math's sources, so that Numba's disk cache (keyed on this file only)
+never serves code compiled from older math.
+"""
+import hashlib
+import pathlib
+
+import numba
+import numpy as np
+from numba import prange, types
+from numba.extending import overload
+
+from .._math.special import compiled, jit_inline, wide_vectors
+from .._math.table import lookup
+
+#: Columns per tile: big enough to amortise a tile's setup, small enough to
+#: stay in the L1/L2 caches and to spread one-row inputs over threads.
+TILE = 4096
+
+VERSION = hashlib.sha1(b"".join(
+    p.read_bytes() for p in sorted((pathlib.Path(__file__).parent.parent / "_math").glob("*.py"))
+)).hexdigest()[:12]
+
+
+def kernel_name(distribution, name):
+    """The literal that names a table row to the kernels."""
+    return f"{distribution}.{name}@{VERSION}"
+
+
+def row_of(fname):
+    """The table row named by a kernel literal."""
+    return lookup(fname.split("@")[0])
+
+
+@jit_inline
+def ntiles(out):
+    """Number of tiles of a 2-D array."""
+    return out.shape[0] * ((out.shape[1] + TILE - 1) // TILE)
+
+
+@jit_inline
+def tile_span(out, t):
+    """(row, first column, end column) of tile t of out (see ntiles)."""
+    nb = (out.shape[1] + TILE - 1) // TILE
+    j0 = (t % nb) * TILE
+    return t // nb, j0, min(j0 + TILE, out.shape[1])
+
+
+@numba.njit(inline="always")
+def row(a, i, j0, j1):
+    """Columns j0:j1 of row i of a 2-D operand as a contiguous 1-D array: a
+    view, or a tile-sized fill for a column that broadcasts."""
+    r = a[i] if a.shape[0] > 1 else a[0]
+    if a.shape[1] == 1:
+        return np.full(j1 - j0, r[0])
+    return r[j0:j1]
+
+
+def _generate(source, name, namespace):
+    exec(compile(source, f"<nbnumba generated {name}>", "exec"), namespace)
+    return namespace["impl"]
+
+
+def rows(arrays, i, j0, j1):
+    """The tuple of ``row(a, i, j0, j1)`` for a tuple of operands (compiled code only)."""
+
+
+def views(arrays, i, j0, j1):
+    """The tuple of ``a[i, j0:j1]`` for a tuple of outputs (compiled code only)."""
+
+
+def _tuple_of(template):
+    def typer(arrays, i, j0, j1):
+        items = "".join(template.format(m) + ", " for m in range(len(arrays)))
+        return _generate(f"def impl(arrays, i, j0, j1):\n    return ({items})\n", "tuple",
+                         {"row": row})
+    return typer
+
+
+overload(rows)(_tuple_of("row(arrays[{0}], i, j0, j1)"))
+overload(views)(_tuple_of("arrays[{0}][i, j0:j1]"))
+
+
+def tile(fname, xs, outs):
+    """outs = the function named by the literal fname over a tile: tuples of
+    contiguous 1-D operands and outputs (compiled code only)."""
+
+
+@overload(tile, prefer_literal=True)
+def _tile_impl(fname, xs, outs):
+    """The loop of one table row, generated from it: with a fast path, the
+    fast path over the whole tile (a loop that vectorizes), then the slow
+    path where it gave NaN; else the scalar function per element."""
+    if not isinstance(fname, types.StringLiteral):
+        return None
+    f = row_of(fname.literal_value)
+    args = ", ".join(f"f8(x{m}[j])" for m in range(f.arity))
+    xnames = "".join(f"x{m}, " for m in range(f.arity))
+    onames = "".join(f"o{m}, " for m in range(len(f.outputs)))
+    src = ["def impl(fname, xs, outs):",
+           f"    ({xnames}) = xs",
+           f"    ({onames}) = outs"]
+    if f.wide:
+        src.append("    wide_vectors()")
+    if f.fast is not None:
+        src += ["    for j in range(o0.size):",
+                f"        o0[j] = fast({args})",
+                "    for j in range(o0.size):",
+                "        if o0[j] != o0[j]:",
+                f"            o0[j] = slow({args})"]
+    elif len(f.outputs) == 1:
+        src += ["    for j in range(o0.size):",
+                f"        o0[j] = scalar({args})"]
+    else:
+        src += ["    for j in range(o0.size):",
+                f"        r = scalar({args})"]
+        src += [f"        o{m}[j] = r[{m}]" for m in range(len(f.outputs))]
+    namespace = {"f8": np.float64, "fast": f.fast, "slow": f.slow, "scalar": f.scalar,
+                 "wide_vectors": wide_vectors}
+    return _generate("\n".join(src) + "\n", fname.literal_value, namespace)
+
+
+@compiled(parallel=True)
+def _parallel(fname, xs, outs):
+    """The elementwise function fname over 2-D operands, tiles on all threads."""
+    numba.literally(fname)
+    for t in prange(ntiles(outs[0])):
+        i, j0, j1 = tile_span(outs[0], t)
+        tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1))
+
+
+@compiled()
+def _serial(fname, xs, outs):
+    """_parallel on the calling thread (Dask blocks, which Dask runs in parallel)."""
+    numba.literally(fname)
+    for t in range(ntiles(outs[0])):
+        i, j0, j1 = tile_span(outs[0], t)
+        tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1))
+
+
+_ENTRIES = {}
+
+
+def _key(a):
+    """What determines the Numba type of a kernel argument here (operands
+    are C-contiguous, aligned arrays)."""
+    if isinstance(a, np.ndarray):
+        return a.dtype, a.ndim, a.flags.writeable
+    if isinstance(a, tuple):
+        return tuple(map(_key, a))
+    return type(a)
+
+
+def call(kernel, fname, *args):
+    """kernel(fname, *args), fname a literal. Numba's dispatcher retypes a
+    call with literal arguments each time (milliseconds), and typing a
+    tuple of arrays takes ~0.1 ms: after the first call, the compiled entry
+    point is called directly, found by what determines the types."""
+    key = (fname, id(kernel), _key(args))
+    f = _ENTRIES.get(key)
+    if f is None:
+        kernel(fname, *args)                    # compiles, or loads from the cache
+        typed = (types.literal(fname),) + tuple(map(numba.typeof, args))
+        _ENTRIES[key] = kernel.overloads[typed].entry_point
+        return
+    f(fname, *args)
+
+
+def elementwise(fname, xs, outs, parallel=True):
+    """outs = fname(*xs) over 2-D operands (see the module docstring)."""
+    call(_parallel if parallel else _serial, fname, tuple(xs), tuple(outs))

@@ -1,0 +1,248 @@
+"""Exact first and second derivatives of the NB log-pmf in (mu, theta).
+
+With ``v = (k - mu) / (theta + mu)``, ``p = theta / (theta + mu)``::
+
+    d/dmu       = k/mu - (k + theta)/(mu + theta) = (k - mu)/mu * p
+    d/dtheta    = dlgamma_ratio(k, theta) + log1pmx(v)
+    d2/dmu2     = -k/mu**2 + (k + theta)/(mu + theta)**2
+    d2/dmu dtheta = (k - mu)/(mu + theta)**2 = v / (theta + mu)
+    d2/dtheta2  = d2lgamma_ratio(k, theta) + v**2 / (k + theta)
+
+where ``dlgamma_ratio = psi(k+theta) - psi(theta) - log1p(k/theta)`` and
+``d2lgamma_ratio = psi1(k+theta) - psi1(theta) + k/(theta (k+theta))``
+are differences ``h(k+theta) - h(theta)``, ``g(k+theta) - g(theta)`` of
+``h(x) = psi(x) - log(x)`` and ``g(x) = psi1(x) - 1/x``, computed as sums of
+terms of one sign: nothing cancels but the true zeros of the derivatives
+(the theta derivatives change sign), so in the Poisson limit the
+O(1/theta**2) values are exact to a few ulp.
+
+Scalar float64 functions like those of ``nbinom``: no allocation, no
+exceptions, and they compile for CUDA. NaN for invalid parameters
+(``mu < 0``, ``theta < 0``, ``mu = inf``, NaN), for ``k`` not a count
+(negative, non-integer, infinite, NaN) and where ``pmf(k) = 0`` (``k > 0``
+with ``mu = 0`` or ``theta = 0``): the log-pmf is -inf there, with no
+derivative. At ``mu = theta = 0`` the limits depend on the path: NaN too.
+Otherwise the derivatives at the edges are those of the log-pmf as a
+function of the edge, or its limits:
+
+* ``theta = inf`` (Poisson): ``d_mu = k/mu - 1``, ``d_mu_mu = -k/mu**2``;
+  every theta derivative is 0.
+* ``mu = 0``, ``k = 0``: ``log pmf(0) = -theta log1p(mu/theta)``, so
+  ``d_mu = -1``, ``d_mu_mu = 1/theta``; the others are 0.
+* ``theta = 0``, ``k = 0`` (the point mass at 0 for every mu): ``d_mu = 0``,
+  ``d_mu_mu = 0``, ``d_mu_theta = -1/mu`` (the derivative of
+  ``d_mu = -theta/(theta + mu)`` at 0); ``d_theta = -inf``,
+  ``d_theta_theta = inf`` (the limits as theta -> 0 of
+  ``log(p) + 1 - p`` and ``mu**2/(theta (theta + mu)**2)``).
+"""
+import math
+
+import numpy as np
+
+from .special import floor, jit, log1pmx
+
+NAN = math.nan
+INF = math.inf
+#: psi's asymptotic series from here on; below, recurrence up to it
+ASYMPTOTIC = 10.0
+
+# h(x) = psi(x) - log(x) = -1/(2x) - sum_n B_2n / (2n) x**(-2n): the
+# coefficients B_2n / (2n), n = 1..12. At x >= 10 the first term left out
+# is below 3e-19 of the result, even when x - y is small.
+_H_COEF = np.array([
+    1.0 / 12.0, -1.0 / 120.0, 1.0 / 252.0, -1.0 / 240.0, 1.0 / 132.0,
+    -691.0 / 32760.0, 1.0 / 12.0, -3617.0 / 8160.0, 43867.0 / 14364.0,
+    -174611.0 / 6600.0, 77683.0 / 276.0, -236364091.0 / 65520.0,
+])
+# g(x) = psi1(x) - 1/x = 1/(2 x**2) + sum_n B_2n x**(-2n-1): the Bernoulli
+# numbers B_2n, n = 1..13 (first term left out below 8e-19 at x >= 10).
+_G_COEF = np.array([
+    1.0 / 6.0, -1.0 / 30.0, 1.0 / 42.0, -1.0 / 30.0, 5.0 / 66.0,
+    -691.0 / 2730.0, 7.0 / 6.0, -3617.0 / 510.0, 43867.0 / 798.0,
+    -174611.0 / 330.0, 854513.0 / 138.0, -236364091.0 / 2730.0, 8553103.0 / 6.0,
+])
+
+
+# In both series below, with x = y + k and r = y / x, every difference of
+# powers is y**-m - x**-m = (k / x) S_m y**-m with S_m = sum_{i<m} r**i:
+# a sum of positive terms, so no two close numbers are subtracted however
+# small k / y is.
+
+@jit
+def _h_diff(kx, y, r):
+    """h(x) - h(y) for y >= ASYMPTOTIC, from kx = k / x and r = y / x."""
+    u = 1.0 / y
+    t = u * u
+    r1 = 1.0 + r
+    r2 = r * r
+    s = r1                  # S_2
+    rm = r2                 # r**(2n), the next S_2n is S_2n-2 + rm (1 + r)
+    pw = t                  # y**(-2n)
+    acc = 0.5 * u           # the term 1/(2x) of h, S_1 = 1
+    for i in range(len(_H_COEF)):
+        term = _H_COEF[i] * s * pw
+        acc += term
+        if abs(term) < 1e-17 * acc:
+            break
+        s += rm * r1
+        rm *= r2
+        pw *= t
+    return kx * acc
+
+
+@jit
+def _g_diff(kx, y, r):
+    """g(x) - g(y) for y >= ASYMPTOTIC, from kx = k / x and r = y / x."""
+    u = 1.0 / y
+    t = u * u
+    r1 = 1.0 + r
+    r2 = r * r
+    s = r1 + r2             # S_3
+    rm = r2 * r             # r**(2n+1)
+    pw = t * u              # y**(-2n-1)
+    acc = 0.5 * r1 * t      # the term 1/(2 x**2) of g
+    for i in range(len(_G_COEF)):
+        term = _G_COEF[i] * s * pw
+        acc += term
+        if abs(term) < 1e-17 * acc:
+            break
+        s += rm * r1
+        rm *= r2
+        pw *= t
+    return -kx * acc
+
+
+@jit
+def _is_count(k):
+    return k >= 0.0 and k < INF and k == floor(k)
+
+
+@jit
+def dlgamma_ratio(k, theta):
+    """``psi(k + theta) - psi(theta) - log1p(k / theta)`` for a count k.
+
+    ``= h(k + theta) - h(theta)`` with ``h(x) = psi(x) - log(x)``, which is
+    increasing: positive for k > 0, ~ ``k / (2 theta (k + theta))`` for large
+    theta. Below ASYMPTOTIC, theta steps up by ``h(y + 1) - h(y) =
+    -log1pmx(1 / y) > 0`` (at most 10 steps, while k lasts); then the
+    asymptotic series of h as differences of powers (see ``_h_diff``).
+    Every term is positive: a few ulp everywhere. 0 for ``k = 0`` or
+    ``theta = inf``, inf for ``k > 0`` and ``theta = 0``; NaN if k is not a
+    count or theta is negative or NaN.
+    """
+    if not (_is_count(k) and theta >= 0.0):
+        return NAN
+    if k == 0.0 or theta == INF:
+        return 0.0
+    if theta == 0.0:
+        return INF
+    s = 0.0
+    y = theta
+    while y < ASYMPTOTIC and k > 0.0:
+        s -= log1pmx(1.0 / y)
+        y += 1.0
+        k -= 1.0
+    if k == 0.0:
+        return s
+    x = k + y
+    return s + _h_diff(k / x, y, y / x)
+
+
+@jit
+def d2lgamma_ratio(k, theta):
+    """``psi1(k + theta) - psi1(theta) + k / (theta (k + theta))`` for a count k.
+
+    ``= g(k + theta) - g(theta)`` with ``g(x) = psi1(x) - 1/x``, which is
+    decreasing: negative for k > 0, ~ ``-k / theta**3`` for large theta.
+    As ``dlgamma_ratio``, with the steps ``g(y + 1) - g(y) =
+    -1 / (y**2 (y + 1))`` and ``_g_diff``. 0 for ``k = 0`` or
+    ``theta = inf``, -inf for ``k > 0`` and ``theta = 0``; NaN if k is not a
+    count or theta is negative or NaN.
+    """
+    if not (_is_count(k) and theta >= 0.0):
+        return NAN
+    if k == 0.0 or theta == INF:
+        return 0.0
+    if theta == 0.0:
+        return -INF
+    s = 0.0
+    y = theta
+    while y < ASYMPTOTIC and k > 0.0:
+        s -= 1.0 / (y * y * (y + 1.0))
+        y += 1.0
+        k -= 1.0
+    if k == 0.0:
+        return s
+    x = k + y
+    return s + _g_diff(k / x, y, y / x)
+
+
+@jit
+def _undefined(k, mu, theta):
+    """Whether the derivatives are NaN (see the module's docstring)."""
+    if not (mu >= 0.0 and theta >= 0.0 and mu < INF and _is_count(k)):
+        return True
+    return (mu == 0.0 or theta == 0.0) and (k > 0.0 or mu == theta)
+
+
+@jit
+def _p(mu, theta, tpm):
+    """theta / (theta + mu), 1 for theta = inf (tpm = theta + mu)."""
+    return theta / tpm if theta < INF else 1.0
+
+
+@jit
+def _d_theta(k, mu, theta, tpm, v):
+    """d log pmf / d theta, for v = (k - mu) / tpm, tpm = theta + mu."""
+    if v >= -0.5:
+        lv = log1pmx(v)
+    else:
+        # 1 + v = (theta + k) / tpm, which v no longer holds when theta + k
+        # is below mu * 1e-16; a subnormal ratio would lose digits as well
+        ratio = (theta + k) / tpm
+        lr = math.log(ratio) if ratio > 1e-300 else math.log(theta + k) - math.log(tpm)
+        lv = lr - v     # |lr| >= log(2) > |v| / 2: at most 2 bits lost
+    return dlgamma_ratio(k, theta) + lv
+
+
+@jit
+def logpmf_grad(k, mu, theta):
+    """Gradient ``(d_mu, d_theta)`` of ``logpmf(k, mu, theta)``.
+
+    ``d_mu = (k - mu) / mu * p`` (``-p`` at k = 0, which holds at mu = 0);
+    ``d_theta = dlgamma_ratio(k, theta) + log1pmx(v)``. Edge cases and NaN:
+    see the module's docstring.
+    """
+    if _undefined(k, mu, theta):
+        return NAN, NAN
+    tpm = theta + mu
+    p = _p(mu, theta, tpm)
+    d_mu = -p if k == 0.0 else (k - mu) / mu * p
+    return d_mu, _d_theta(k, mu, theta, tpm, (k - mu) / tpm)
+
+
+@jit
+def logpmf_hess(k, mu, theta):
+    """Hessian ``(d_mu_mu, d_mu_theta, d_theta_theta)`` of ``logpmf(k, mu, theta)``.
+
+    ``d_mu_mu = -k/mu**2 + (k + theta)/(mu + theta)**2 =
+    -(k p + q (2k - mu)) / mu * p / mu`` with ``q = mu / (theta + mu)``:
+    the two terms of the definition cancel as theta / mu -> 0 near the
+    mean, those of this form only near its zero, ``k (theta + 2 mu) =
+    mu**2`` (``2k - mu`` is exact there when theta << mu). At k = 0 it is
+    ``p / (theta + mu)``. Where the true d_theta_theta
+    overflows (theta and mu below ~1e-154, k > 0), its two terms may be
+    infinite with opposite signs: NaN. Edge cases: see the module's
+    docstring.
+    """
+    if _undefined(k, mu, theta):
+        return NAN, NAN, NAN
+    tpm = theta + mu
+    p = _p(mu, theta, tpm)
+    if k == 0.0:
+        d_mu_mu = p / tpm
+    else:
+        q = mu / tpm
+        d_mu_mu = -((k * p + q * (2.0 * k - mu)) / mu) * (p / mu)
+    v = (k - mu) / tpm
+    return d_mu_mu, v / tpm, d2lgamma_ratio(k, theta) + v * v / (k + theta)

@@ -1,0 +1,265 @@
+"""Scalar zero-inflated NB, ZINB(mu, theta, pi): pmf(k) = pi [k = 0] + (1 - pi) NB(k; mu, theta).
+
+Every function takes the zero-inflation as its logit ``z = log(pi / (1 - pi))``
+(scvi-tools' ``zi_logits``) and works from it: ``log pi = -softplus(-z)`` and
+``log(1 - pi) = -softplus(z)`` are exact for every z, so pi near 0 or 1
+(``|z|`` up to ~700, where ``1 - pi`` as a float is 0 or 1) loses nothing.
+``z = -inf`` is the NB, ``z = inf`` the point mass at 0; NaN z is invalid.
+Semantics otherwise those of :mod:`.nbinom` (scipy's).
+"""
+import math
+
+from . import nbinom
+from .special import exp_fast, jit, jit_inline, log_fast
+from .table import Function
+
+NAN = math.nan
+INF = math.inf
+#: Logits beyond this go to the general path (exp_fast's range with margin).
+FAST_LOGIT = 30.0
+
+
+@jit_inline
+def _log1p_fast(y):
+    """log(1 + y) for 0 <= y <= 1, branch-free: the rounding error c of
+    u = 1 + y enters as c / u (a few ulp, also for tiny y)."""
+    u = 1.0 + y
+    return log_fast(u) + (y - (u - 1.0)) / u
+
+
+@jit_inline
+def _softplus_fast(z):
+    """log(1 + exp(z)) for |z| <= FAST_LOGIT, branch-free."""
+    return max(z, 0.0) + _log1p_fast(exp_fast(-abs(z)))
+
+
+@jit
+def softplus(z):
+    """log(1 + exp(z)) for every z (inf at inf, 0 at -inf)."""
+    if z > 0.0:
+        return z + math.log1p(math.exp(-z))
+    return math.log1p(math.exp(z))
+
+
+@jit
+def log_pi(z):
+    """(log pi, log(1 - pi)) from the logit z."""
+    return -softplus(-z), -softplus(z)
+
+
+@jit
+def _logaddexp(a, b):
+    """log(exp(a) + exp(b)), -inf when both are."""
+    m = max(a, b)
+    if m == -INF:
+        return -INF
+    return m + math.log1p(math.exp(min(a, b) - m))
+
+
+@jit_inline
+def _logpmf_fast(k, mu, theta, z):
+    """logpmf by the branch-free path; NaN where it does not apply."""
+    r = nbinom._logpmf_fast(k, mu, theta)
+    zc = z if abs(z) <= FAST_LOGIT else 0.0
+    lpi = -_softplus_fast(-zc)
+    lq = -_softplus_fast(zc)
+    c = lq + r
+    m = max(lpi, c)
+    d = min(lpi, c) - m
+    ok = (abs(z) <= FAST_LOGIT) & (d > -700.0)
+    zero = m + _log1p_fast(exp_fast(d if ok else 0.0))
+    res = zero if k == 0.0 else c
+    return res if ok else NAN
+
+
+@jit
+def _logpmf_slow(k, mu, theta, z):
+    """logpmf where _logpmf_fast does not apply."""
+    r = nbinom.logpmf(k, mu, theta)
+    if r != r or z != z:
+        return NAN
+    lpi, lq = log_pi(z)
+    if k == 0.0:
+        return _logaddexp(lpi, lq + r)
+    return lq + r
+
+
+@jit
+def logpmf(k, mu, theta, z):
+    """Log of the probability mass function at k."""
+    r = _logpmf_fast(k, mu, theta, z)
+    return r if r == r else _logpmf_slow(k, mu, theta, z)
+
+
+@jit_inline
+def _pmf_fast(k, mu, theta, z):
+    r = _logpmf_fast(k, mu, theta, z)
+    return exp_fast(r) if r >= -708.0 else NAN
+
+
+@jit
+def _pmf_slow(k, mu, theta, z):
+    return math.exp(_logpmf_slow(k, mu, theta, z))
+
+
+@jit
+def pmf(k, mu, theta, z):
+    """Probability mass function at k."""
+    r = _pmf_fast(k, mu, theta, z)
+    return r if r == r else _pmf_slow(k, mu, theta, z)
+
+
+@jit
+def _sigmoids(z):
+    """(pi, 1 - pi), each to a few ulp."""
+    lpi, lq = log_pi(z)
+    return math.exp(lpi), math.exp(lq)
+
+
+@jit
+def cdf(k, mu, theta, z):
+    """P(X <= k) = pi + (1 - pi) cdf_NB(k) for k >= 0."""
+    c = nbinom.cdf(k, mu, theta)
+    if c != c or z != z:
+        return NAN
+    if k < 0.0:
+        return 0.0
+    pi, q = _sigmoids(z)
+    return min(pi + q * c, 1.0)
+
+
+@jit
+def logcdf(k, mu, theta, z):
+    """Log of the cdf."""
+    c = nbinom.logcdf(k, mu, theta)
+    if c != c or z != z:
+        return NAN
+    if k < 0.0:
+        return -INF
+    lpi, lq = log_pi(z)
+    return min(_logaddexp(lpi, lq + c), 0.0)
+
+
+@jit
+def sf(k, mu, theta, z):
+    """P(X > k) = (1 - pi) sf_NB(k) for k >= 0."""
+    s = nbinom.sf(k, mu, theta)
+    if s != s or z != z:
+        return NAN
+    if k < 0.0:
+        return 1.0
+    return _sigmoids(z)[1] * s
+
+
+@jit
+def logsf(k, mu, theta, z):
+    """Log of the survival function."""
+    s = nbinom.logsf(k, mu, theta)
+    if s != s or z != z:
+        return NAN
+    if k < 0.0:
+        return 0.0
+    return log_pi(z)[1] + s
+
+
+@jit
+def _settle(k, q, mu, theta, z, upper):
+    """The quantile next to k, checked against this module's own cdf (sf
+    if upper): the NB quantile of the shifted level can be one off where
+    that level rounds."""
+    for _ in range(4):
+        if k > 0.0 and ((sf(k - 1.0, mu, theta, z) <= q) if upper
+                        else (cdf(k - 1.0, mu, theta, z) >= q)):
+            k -= 1.0
+        elif not ((sf(k, mu, theta, z) <= q) if upper else (cdf(k, mu, theta, z) >= q)):
+            k += 1.0
+        else:
+            return k
+    return k
+
+
+@jit
+def ppf(q, mu, theta, z):
+    """The smallest k with cdf(k) >= q."""
+    c = nbinom.ppf(q, mu, theta)
+    if c != c or z != z:
+        return NAN
+    if q == 0.0:
+        return -1.0
+    if q == 1.0:
+        return INF
+    pi, rest = _sigmoids(z)
+    if q <= pi:
+        return 0.0
+    k = nbinom.ppf(min((q - pi) / rest, 1.0), mu, theta)
+    if k != k or k == INF:
+        return k
+    return _settle(max(k, 0.0), q, mu, theta, z, False)
+
+
+@jit
+def isf(q, mu, theta, z):
+    """The smallest k with sf(k) <= q."""
+    c = nbinom.isf(q, mu, theta)
+    if c != c or z != z:
+        return NAN
+    if q == 1.0:
+        return -1.0
+    if q == 0.0:
+        return INF
+    rest = _sigmoids(z)[1]
+    if q >= rest:
+        return 0.0
+    k = nbinom.isf(q / rest, mu, theta)
+    if k != k or k == INF:
+        return k
+    return _settle(max(k, 0.0), q, mu, theta, z, True)
+
+
+@jit
+def entropy(mu, theta, z):
+    """Entropy in nats: the zero cell P0 = pi + (1 - pi) f0 apart, the NB
+    terms scaled by 1 - pi: H = -P0 log P0 + (1 - pi) (H_NB + f0 log f0)
+    - (1 - pi) log(1 - pi) (1 - f0)."""
+    h = nbinom.entropy(mu, theta)
+    if h != h or z != z:
+        return NAN
+    lpi, lq = log_pi(z)
+    if lq == -INF:
+        return 0.0
+    lf0 = nbinom.logpmf(0.0, mu, theta)
+    lp0 = _logaddexp(lpi, lq + lf0)
+    q = math.exp(lq)
+    f0 = math.exp(lf0)
+    rest = -math.expm1(lf0)             # 1 - f0
+    return -math.exp(lp0) * lp0 + q * (h + f0 * lf0) - q * lq * rest
+
+
+@jit
+def _zero_weight(k, mu, theta, z):
+    """(1 - pi) f(0) / P(0): the NB's share of a zero (1 for k > 0)."""
+    if k != 0.0:
+        return 1.0
+    lpi, lq = log_pi(z)
+    lf0 = nbinom.logpmf(0.0, mu, theta)
+    return math.exp(lq + lf0 - _logaddexp(lpi, lq + lf0))
+
+
+TABLE = (
+    Function("logpmf", logpmf, ("k", "mu", "theta", "zi_logits"),
+             "Log of the probability mass function", fast=_logpmf_fast, slow=_logpmf_slow,
+             wide=True),
+    Function("pmf", pmf, ("k", "mu", "theta", "zi_logits"), "Probability mass function",
+             fast=_pmf_fast, slow=_pmf_slow, wide=True),
+    Function("cdf", cdf, ("k", "mu", "theta", "zi_logits"),
+             "Cumulative distribution function P(X <= k)"),
+    Function("logcdf", logcdf, ("k", "mu", "theta", "zi_logits"), "Log of the cdf"),
+    Function("sf", sf, ("k", "mu", "theta", "zi_logits"), "Survival function P(X > k)"),
+    Function("logsf", logsf, ("k", "mu", "theta", "zi_logits"), "Log of the survival function"),
+    Function("ppf", ppf, ("q", "mu", "theta", "zi_logits"),
+             "Quantile: the smallest k with cdf(k) >= q"),
+    Function("isf", isf, ("q", "mu", "theta", "zi_logits"),
+             "Inverse survival function: the smallest k with sf(k) <= q"),
+    Function("entropy", entropy, ("mu", "theta", "zi_logits"),
+             "Entropy in nats, by exact summation"),
+)
