@@ -212,6 +212,8 @@ def size_shape(size, default):
     """The output shape from scipy's ``size`` (None: ``default``)."""
     if size is None:
         return tuple(default)
+    if isinstance(size, tuple) and not size:
+        return ()
     sizes = np.atleast_1d(np.asarray(size))
     if sizes.dtype.kind not in "iu" or sizes.ndim != 1 or np.any(sizes < 0):
         raise ValueError(f"size must be a non-negative int or a tuple of them; got {size!r}")

@@ -6,22 +6,35 @@ whatever scheduler the user runs); no value is computed while the graph is
 built. Functions given to Dask are module-level, so they pickle by reference
 to the workers of a ``dask.distributed`` cluster.
 """
+import math
+
 import dask.array as da
 import numpy as np
 
-from . import ufuncs
+from . import _arrays
+from ._cpu import tiles
+from ._math.table import table
 
 
 def _aligned(*args, chunks=None):
     """Array operands broadcast to their common shape as Dask arrays with the
     same chunks (zero-stride blocks, no copies); scalars as they are. The
     chunks are those of the largest Dask operand, or ``chunks``."""
+    _known(*args)
     shape = np.broadcast_shapes(*(np.shape(a) for a in args))
     if chunks is None:
         full = [a for a in args if isinstance(a, da.Array) and a.shape == shape]
         chunks = full[0].chunks if full else "auto"
     chunks = da.core.normalize_chunks(chunks, shape, dtype=np.float64)
     return [_broadcast(a, shape, chunks) if np.ndim(a) else a for a in args]
+
+
+def _known(*args):
+    """Raise a clear error for Dask arrays of unknown chunk sizes."""
+    for a in args:
+        if isinstance(a, da.Array) and any(math.isnan(n) for n in a.shape):
+            raise ValueError("Dask arrays with unknown chunk sizes: call "
+                             "compute_chunk_sizes() first")
 
 
 def _broadcast(a, shape, chunks):
@@ -34,60 +47,86 @@ def _broadcast(a, shape, chunks):
     return da.broadcast_to(a, shape, chunks=chunks)
 
 
-def _block_elementwise(x, mu, theta, which):
-    return ufuncs.evaluate(which, x, mu, theta, parallel=False)
+def _block_elementwise(*args, fname, names, nout, dtype):
+    """One block: the serial tile kernel (Dask runs blocks in parallel)."""
+    ops, full, _, _, _ = _arrays.operands(args, names)
+    res = [np.empty(_arrays.shape2(full), dtype) for _ in range(nout)]
+    if res[0].size:
+        tiles.elementwise(fname, ops, res, parallel=False)
+    res = [r.reshape(full) for r in res]
+    return res[0] if nout == 1 else np.stack(res)
 
 
-def elementwise(name, x, mu, theta):
-    """Lazy ``ufuncs.<name>(x, mu, theta)`` over Dask (and NumPy) operands."""
-    args = _aligned(x, mu, theta)
-    dtype = ufuncs.out_dtype((x, mu, theta))
-    ndim = max(np.ndim(a) for a in args)
-    if all(np.ndim(a) == 0 for a in args):
-        return ufuncs.evaluate(name, x, mu, theta)
-    return da.map_blocks(_block_elementwise, *args, which=name, dtype=dtype,
-                         meta=np.empty((0,) * ndim, dtype))
+def elementwise(distribution, name, args):
+    """Lazy ``name`` of ``distribution`` over Dask (and NumPy) operands; a
+    tuple of Dask arrays for several outputs."""
+    f = table(distribution)[name]
+    dtype = _arrays.result_dtype(args)
+    aligned = _aligned(*args)
+    if all(np.ndim(a) == 0 for a in aligned):
+        from .ufuncs import evaluate
+        return evaluate(distribution, name, args)
+    ndim = max(np.ndim(a) for a in aligned)
+    kw = dict(fname=tiles.kernel_name(distribution, name), names=f.operands,
+              nout=len(f.outputs), dtype=dtype)
+    if len(f.outputs) == 1:
+        return da.map_blocks(_block_elementwise, *aligned, **kw, dtype=dtype,
+                             meta=np.empty((0,) * ndim, dtype))
+    stacked = da.map_blocks(_block_elementwise, *aligned, **kw, dtype=dtype, new_axis=0,
+                            chunks=((len(f.outputs),),) + _chunks(aligned),
+                            meta=np.empty((0,) * (ndim + 1), dtype))
+    return tuple(stacked[m] for m in range(len(f.outputs)))
 
 
-def _block_draw(mu, theta, k0, k1, full_cols, dtype, block_info=None):
+def _chunks(aligned):
+    return next(a for a in aligned if isinstance(a, da.Array)).chunks
+
+
+def _block_draw(*params, k0, k1, full_cols, dtype, block_info=None):
     from .sampling import draw
     loc = block_info[None]["array-location"]
     shape = block_info[None]["chunk-shape"]
     rows = loc[0][0] if len(loc) == 2 else 0
     cols = loc[-1][0] if loc else 0
-    place = dict(offset=rows * full_cols + cols, stride=full_cols)
-    return draw(mu, theta, shape, (k0, k1), dtype, **place)
+    return draw(params, shape, (k0, k1), dtype, offset=rows * full_cols + cols,
+                stride=full_cols)
 
 
-def draw(mu, theta, shape, key, dtype, chunks=None):
-    """Lazy NB draws of ``shape`` (at most 2-D): identical, value for value, to
+def draw(params, shape, key, dtype, chunks=None):
+    """Lazy draws of ``shape`` (at most 2-D): identical, value for value, to
     the in-memory draws with the same key, whatever the chunking (each block
     uses the draw numbers of its place)."""
     if len(shape) > 2:
         raise ValueError("Dask sampling supports outputs of up to 2 dimensions")
-    if np.broadcast_shapes(np.shape(mu), np.shape(theta), shape) != tuple(shape):
+    if np.broadcast_shapes(*(np.shape(a) for a in params), shape) != tuple(shape):
         raise ValueError(f"parameters do not broadcast to size {tuple(shape)}")
+    _known(*params)
     if chunks is None:
-        full = [a for a in (mu, theta) if isinstance(a, da.Array) and a.shape == tuple(shape)]
+        full = [a for a in params if isinstance(a, da.Array) and a.shape == tuple(shape)]
         chunks = full[0].chunks if full else "auto"
     chunks = da.core.normalize_chunks(chunks, tuple(shape), dtype=np.float64)
-    mu, theta = (_broadcast(a, tuple(shape), chunks) for a in (mu, theta))
+    params = [_broadcast(a, tuple(shape), chunks) for a in params]
     full_cols = shape[-1] if shape else 1
-    return da.map_blocks(_block_draw, mu, theta, key[0], key[1], full_cols, np.dtype(dtype),
-                         dtype=dtype, meta=np.empty((0,) * len(shape), dtype))
+    return da.map_blocks(_block_draw, *params, k0=key[0], k1=key[1], full_cols=full_cols,
+                         dtype=np.dtype(dtype), meta=np.empty((0,) * len(shape), dtype))
 
 
-def _block_loglik(x, mu, theta, axis):
-    from .reductions import loglik
-    return np.asarray(loglik(x, mu, theta, axis=axis, keepdims=True))
+def _block_loglik(x, *params, distribution, outer, axis):
+    from .reductions import reduce
+    mu = tuple(params[:2]) if outer else params[0]
+    rest = params[2:] if outer else params[1:]
+    return np.asarray(reduce(distribution, x, mu, rest, axis=axis, keepdims=True,
+                             parallel=False))
 
 
-def loglik(x, mu, theta, axis=None, keepdims=False):
+def loglik(distribution, x, mu, rest, axis=None, keepdims=False):
     """Blockwise log-likelihood sums of a Dask counts matrix (2-D)."""
     if np.ndim(x) != 2:
         raise ValueError("Dask loglik takes a 2-D counts matrix")
-    x, mu, theta = (da.asarray(a) for a in _aligned(x, mu, theta))
+    outer = isinstance(mu, tuple)
+    params = (mu[0][:, None], mu[1][None, :]) if outer else (mu,)
+    x, *params = (da.asarray(a) for a in _aligned(x, *params, *rest))
     chunks = tuple(c if axis not in (d, None) else (1,) * len(c) for d, c in enumerate(x.chunks))
-    parts = da.map_blocks(_block_loglik, x, mu, theta, axis=axis, dtype=np.float64,
-                          chunks=chunks, meta=np.empty((0, 0)))
+    parts = da.map_blocks(_block_loglik, x, *params, distribution=distribution, outer=outer,
+                          axis=axis, dtype=np.float64, chunks=chunks, meta=np.empty((0, 0)))
     return parts.sum(axis=axis, keepdims=keepdims)

@@ -22,25 +22,20 @@ import math
 
 import numpy as np
 
+from ._arrays import dtype, is_dask, is_torch, on_device, shape, size
+
 PARAMETERIZATIONS = (("mu", "theta"), ("total_count", "probs"),
                      ("total_count", "logits"))
 
 
-def is_dask(a):
-    """Whether a is a Dask array (kept lazy everywhere)."""
-    return type(a).__module__.startswith("dask.")
-
-
-def on_device(a):
-    """Whether a is a GPU array (CUDA array interface, or the CUDA simulator's)."""
-    return hasattr(a, "__cuda_array_interface__") or hasattr(a, "__cuda_ndarray__")
-
-
 def namespace(*arrays):
-    """The array module the parameters live in: NumPy, or CuPy / torch for
-    their GPU arrays. Host arrays are never moved to the GPU implicitly."""
+    """The array module the parameters live in: NumPy, torch (CPU or CUDA
+    tensors), or CuPy. Host arrays are never moved to the GPU implicitly."""
     device = [a for a in arrays if on_device(a)]
     if not device:
+        if any(is_torch(a) for a in arrays):
+            import torch
+            return torch
         return np
     mod = type(device[0]).__module__.split(".")[0]
     if mod not in ("cupy", "torch"):
@@ -52,31 +47,12 @@ def namespace(*arrays):
     return importlib.import_module(mod)
 
 
-def shape(a):
-    """a's shape as a tuple, for NumPy, Dask, CuPy and torch arrays alike."""
-    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
-
-
-def size(a):
-    """a's number of elements (torch's ``size`` is a method)."""
-    return math.prod(shape(a))
-
-
-def _is_torch(a):
-    return type(a).__module__.startswith("torch")
-
-
 def astype(a, dtype):
     """a as NumPy dtype ``dtype`` (no copy where it already is)."""
-    if _is_torch(a):
+    if is_torch(a):
         import torch
         return a.to(getattr(torch, np.dtype(dtype).name))
     return a.astype(dtype, copy=False)
-
-
-def dtype(a):
-    """a's dtype as a NumPy dtype (torch's too: torch.float32 -> float32)."""
-    return np.dtype(str(a.dtype).removeprefix("torch.") if _is_torch(a) else a.dtype)
 
 
 def as_float(*arrays):
@@ -89,9 +65,11 @@ def as_float(*arrays):
     if xp is np:
         arrays = [a if is_dask(a) else np.asarray(a) for a in arrays]
     else:
-        like = next(a for a in arrays if on_device(a))
+        like = next((a for a in arrays if on_device(a)), None) or next(
+            a for a in arrays if is_torch(a))
         kw = {"device": like.device} if xp.__name__ == "torch" else {}
-        arrays = [a if on_device(a) else xp.asarray(np.asarray(a), **kw) for a in arrays]
+        arrays = [a if on_device(a) or is_torch(a) else xp.asarray(np.asarray(a), **kw)
+                  for a in arrays]
     common = np.result_type(*[dtype(a) for a in arrays], np.float32)
     if common not in (np.float32, np.float64):
         common = np.float64
@@ -176,3 +154,36 @@ def convert(**params):
     accepted = " or ".join("(" + ", ".join(c) + ")" for c in PARAMETERIZATIONS)
     raise ValueError(f"give exactly one parameterization: {accepted}; "
                      f"got {sorted(given) or 'none'}")
+
+
+def zi_logits(pi=None, zi_logits=None):
+    """The zero-inflation logit log(pi / (1 - pi)) from exactly one of
+    ``pi`` (in [0, 1]; other values give NaN) and ``zi_logits`` (as is)."""
+    if (pi is None) == (zi_logits is None):
+        raise ValueError("give exactly one of pi and zi_logits")
+    if pi is None:
+        return zi_logits
+    (pi,) = as_float(pi)
+    xp = namespace(pi)
+    with _errstate():
+        z = xp.log(pi) - xp.log1p(-pi)
+        return xp.where((pi >= 0) & (pi <= 1), z, math.nan)
+
+
+class ZeroInflation:
+    """How the zero-inflated NB's public functions take the zero inflation:
+    ``pi`` positionally or ``zi_logits`` by keyword, converted to the
+    logit the kernels take."""
+
+    __doc__ = ("    pi : array_like, optional\n"
+               "        Zero-inflation probability in [0, 1] (give this or zi_logits).\n"
+               "    zi_logits : array_like, optional (keyword)\n"
+               "        Its logit log(pi / (1 - pi)), as scvi-tools; exact at the extremes.\n")
+
+    @staticmethod
+    def signature(operands):
+        """(parameters, call arguments) of a generated function."""
+        head = ", ".join(operands[:-1])
+        return f"{head}, pi=None, *, zi_logits=None", f"{head}, _convert(pi, zi_logits)"
+
+    __call__ = staticmethod(zi_logits)

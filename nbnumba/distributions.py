@@ -21,12 +21,12 @@ as in scvi-tools).
 import warnings
 
 import numpy as np
-import scipy.special as sc
 
-from . import _params, sampling, ufuncs
-from .stats import nbinom_frozen
+from . import _arrays, _params, sampling
+from ._math import moments as _moments
+from .ufuncs import dispatch
 
-__all__ = ["NegativeBinomial", "constraints"]
+__all__ = ["NegativeBinomial", "ZeroInflatedNegativeBinomial", "constraints"]
 
 
 class _Constraint:
@@ -125,6 +125,8 @@ class NegativeBinomial:
     has_rsample = False
     event_shape = ()
     _default_validate_args = False
+    _distribution = "nbinom"
+    _param_names = ("mu", "theta")
 
     def __init__(self, total_count=None, probs=None, logits=None, mu=None, theta=None,
                  validate_args=None):
@@ -137,13 +139,23 @@ class NegativeBinomial:
                 if value is not None and name in _GIVEN_CONSTRAINTS:
                     self._check(name, value, _GIVEN_CONSTRAINTS[name])   # computes Dask input
         mu, theta = _params.convert(**given)
-        self._xp = _params.namespace(mu, theta)
         shape = np.broadcast_shapes(_params.shape(mu), _params.shape(theta))
-        self.mu = self._xp.broadcast_to(mu, shape)
-        self.theta = self._xp.broadcast_to(theta, shape)
+        xp = _params.namespace(mu, theta)
+        self.mu = xp.broadcast_to(mu, shape)
+        self.theta = xp.broadcast_to(theta, shape)
         if self._validate_args:
             for name, c in self.arg_constraints.items():
                 self._check(name, getattr(self, name), c)
+
+    @property
+    def _xp(self):
+        """The parameters' array module (not stored: instances pickle)."""
+        return _params.namespace(self.mu, self.theta)
+
+    @property
+    def _ops(self):
+        """The kernels' parameter operands."""
+        return (self.mu, self.theta)
 
     @staticmethod
     def _check(name, value, constraint):
@@ -186,8 +198,7 @@ class NegativeBinomial:
 
     @property
     def variance(self):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self.mu + self.mu * (self.mu / self.theta)
+        return _moments.stats(self.mu, self.theta, self._xp)[1]
 
     @property
     def stddev(self):
@@ -197,29 +208,38 @@ class NegativeBinomial:
         """The same distribution broadcast to ``batch_shape`` (views, no copy)."""
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new.mu = self._xp.broadcast_to(self.mu, batch_shape)
-        new.theta = self._xp.broadcast_to(self.theta, batch_shape)
+        for name in self._param_names:
+            setattr(new, name, self._xp.broadcast_to(getattr(self, name), batch_shape))
         return new
 
     # ----------------------------------------------------------- methods
     def log_prob(self, value):
         """Log-pmf at ``value``; exact on the support.
 
-        Off the support (negative or non-integer values) it returns the
-        continuous extension through log-gamma, as scvi-tools does, and
-        warns when ``validate_args`` is on.
+        torch tensors in, a torch tensor out, differentiable in the
+        parameters (the exact derivative kernels, not autodiff of a
+        formula). Off the support (negative or non-integer values) it
+        returns the continuous extension through log-gamma, as scvi-tools
+        does, and warns when ``validate_args`` is on (host arrays).
         """
-        if any(_params.is_dask(a) for a in (value, self.mu, self.theta)):
+        xp = self._xp
+        if xp.__name__ == "torch":
+            from ._torch import log_prob
+            res = log_prob(self._distribution, value, *self._ops)
+            if self._validate_args and not xp.all(self.support.check(value)):
+                _warn_outside()
+            return res
+        if any(_params.is_dask(a) for a in (value,) + self._ops):
             # lazily, without the support warning (it would need a compute)
-            res = ufuncs.logpmf(value, self.mu, self.theta)
+            res = dispatch(self._distribution, "logpmf", (value,) + self._ops)
             return np.where(self.support.check(value), res, self._continuous_log_prob(value))
-        if self._xp is not np:
-            res = ufuncs.logpmf(value, self.mu, self.theta)
-            if self._validate_args and not self._xp.all(self.support.check(value)):
+        if xp is not np:
+            res = dispatch(self._distribution, "logpmf", (value,) + self._ops)
+            if self._validate_args and not xp.all(self.support.check(value)):
                 _warn_outside()
             return res
         value = np.asarray(value)
-        res = np.asarray(ufuncs.logpmf(value, self.mu, self.theta))
+        res = np.asarray(dispatch(self._distribution, "logpmf", (value,) + self._ops))
         # off the support the kernel gives -inf: one reduction spares the
         # full support check on the common path
         low = res.min() if res.size else 0.0
@@ -233,6 +253,8 @@ class NegativeBinomial:
         return res
 
     def _continuous_log_prob(self, x):
+        """scvi-tools' log-gamma formula (without its eps), off the support."""
+        import scipy.special as sc
         mu, theta = self.mu, self.theta
         with np.errstate(divide="ignore", invalid="ignore"):
             return (sc.gammaln(x + theta) - sc.gammaln(theta) - sc.gammaln(x + 1.0)
@@ -240,29 +262,36 @@ class NegativeBinomial:
 
     def cdf(self, value):
         """P(X <= value)."""
-        return ufuncs.cdf(value, self.mu, self.theta)
+        return dispatch(self._distribution, "cdf", (value,) + self._ops)
 
     def icdf(self, value):
         """Smallest k with cdf(k) >= value."""
-        return ufuncs.ppf(value, self.mu, self.theta)
+        return dispatch(self._distribution, "ppf", (value,) + self._ops)
 
     def entropy(self):
         """Entropy in nats, exact (by summation)."""
-        return nbinom_frozen(mu=self.mu, theta=self.theta).entropy()
+        if self._xp is not np and self._xp.__name__ != "torch":
+            raise TypeError("entropy is computed on the CPU: pass host parameters")
+        return dispatch(self._distribution, "entropy", self._ops)
 
     def perplexity(self):
-        return np.exp(self.entropy())
+        return self._xp.exp(self.entropy())
 
     def sample(self, sample_shape=(), random_state=None):
         """Draws of shape ``sample_shape + batch_shape``, as floats (like scvi).
 
         Gamma(theta, rate theta / mu) then Poisson, exact, with no clamp, from
         nbnumba's counter-based sampler; NaN for invalid parameters.
-        ``random_state``: None (NumPy's global state), an int, a SeedSequence,
+        ``random_state``: None (NumPy's global state; torch's default
+        generator, so torch.manual_seed, for torch parameters), an int, a
+        SeedSequence, a torch.Generator,
         a Generator or a RandomState.
         """
-        shape = sampling._shape(sample_shape, ()) + self.batch_shape
-        return sampling.draw(self.mu, self.theta, shape, random_state, _params.dtype(self.mu))
+        shape = _arrays.size_shape(sample_shape, ()) + tuple(self.batch_shape)
+        if random_state is None and self._xp.__name__ == "torch":
+            import torch
+            random_state = torch.default_generator
+        return sampling.draw(self._ops, shape, random_state, _params.dtype(self.mu))
 
     def sample_n(self, n):
         return self.sample((n,))
@@ -273,3 +302,75 @@ class NegativeBinomial:
 
     def enumerate_support(self, expand=True):
         raise NotImplementedError("the support of NegativeBinomial is infinite")
+
+
+class ZeroInflatedNegativeBinomial(NegativeBinomial):
+    """Zero-inflated NB, scvi-tools' API (its default likelihood):
+    pmf(k) = pi [k = 0] + (1 - pi) NB(k; mu, theta).
+
+    Parameters
+    ----------
+    total_count, probs, logits, mu, theta : array_like, optional
+        The NB part, as :class:`NegativeBinomial`.
+    zi_logits : array_like
+        Logit of the zero-inflation probability pi (exact at the extremes:
+        every function works from the logit).
+    scale : array_like, optional
+        Kept as an attribute, as scvi-tools does (the decoder's normalized
+        expression); not used in any computation.
+    validate_args : bool, optional
+        As :class:`NegativeBinomial`.
+    """
+
+    arg_constraints = {"mu": constraints.greater_than_eq(0),
+                       "theta": constraints.greater_than_eq(0),
+                       "zi_logits": constraints.real}
+    _distribution = "zinb"
+    _param_names = ("mu", "theta", "zi_logits")
+
+    def __init__(self, total_count=None, probs=None, logits=None, mu=None, theta=None,
+                 zi_logits=None, scale=None, validate_args=None):
+        if zi_logits is None:
+            raise ValueError("ZeroInflatedNegativeBinomial needs zi_logits")
+        (zl,) = _params.as_float(zi_logits)
+        self.zi_logits = zl
+        self.scale = scale
+        super().__init__(total_count=total_count, probs=probs, logits=logits, mu=mu,
+                         theta=theta, validate_args=validate_args)
+        xp = self._xp
+        shape = np.broadcast_shapes(_params.shape(self.mu), _params.shape(zl))
+        self.mu, self.theta, self.zi_logits = (xp.broadcast_to(a, shape)
+                                               for a in (self.mu, self.theta, zl))
+
+    @property
+    def _ops(self):
+        return (self.mu, self.theta, self.zi_logits)
+
+    def __repr__(self):
+        return "ZeroInflated" + super().__repr__()
+
+    @property
+    def zi_probs(self):
+        """pi = sigmoid(zi_logits)."""
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + self._xp.exp(-self.zi_logits))
+
+    def _keep(self):
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + self._xp.exp(self.zi_logits))
+
+    @property
+    def mean(self):
+        """(1 - pi) mu."""
+        return self._keep() * self.mu
+
+    @property
+    def variance(self):
+        """(1 - pi) mu (1 + mu / theta + pi mu)."""
+        return _moments.stats(self.mu, self.theta, self._xp, self._keep())[1]
+
+    def _continuous_log_prob(self, x):
+        """The NB's continuous extension plus log(1 - pi) (x is off the
+        support, so never 0)."""
+        import scipy.special as sc
+        return super()._continuous_log_prob(x) - sc.log1p(np.exp(self.zi_logits))

@@ -21,11 +21,10 @@ import math
 import numpy as np
 from numba import cuda
 
-from ._math import nbinom as _scalar, random as _random
-from ._params import on_device
-from .ufuncs import out_dtype
+from ._arrays import key, on_device, result_dtype, shape2, size_shape
+from ._math import random as _random
+from ._math.table import DISTRIBUTIONS, table
 
-__all__ = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf", "rvs", "kernel"]
 
 THREADS = 256
 
@@ -36,34 +35,47 @@ def _at(a, i, j):
     return np.float64(a[min(i, a.shape[0] - 1), min(j, a.shape[1] - 1)])
 
 
+def _source(f):
+    """The source of the grid-stride kernel of table row f: out[i, j] =
+    f(operands at (i, j)) over 2-D operands whose dimensions are 1
+    (broadcast) or the output's; one output array per output."""
+    ins = [f"a{m}" for m in range(f.arity)]
+    outs = [f"o{m}" for m in range(len(f.outputs))]
+    call = "scalar(" + ", ".join(f"_at({a}, i, j)" for a in ins) + ")"
+    lines = [f"def kernel({', '.join(ins + outs)}):",
+             "    n0, n1 = o0.shape",
+             "    for t in range(cuda.grid(1), n0 * n1, cuda.gridsize(1)):",
+             "        i = t // n1",
+             "        j = t - i * n1"]
+    if len(outs) == 1:
+        lines.append(f"        o0[i, j] = {call}")
+    else:
+        lines.append(f"        r = {call}")
+        lines += [f"        o{m}[i, j] = r[{m}]" for m in range(len(outs))]
+    return "\n".join(lines) + "\n"
+
+
 def _elementwise(f):
-    """A grid-stride kernel out[i, j] = f(x, mu, theta) over 2-D operands whose
-    dimensions are 1 (broadcast) or the output's."""
-    def kernel(x, mu, theta, out):
-        n0, n1 = out.shape
-        start = cuda.grid(1)
-        stride = cuda.gridsize(1)
-        for t in range(start, n0 * n1, stride):
-            i = t // n1
-            j = t - i * n1
-            out[i, j] = f(_at(x, i, j), _at(mu, i, j), _at(theta, i, j))
-    return kernel
+    ns = {"cuda": cuda, "_at": _at, "scalar": f.scalar}
+    exec(compile(_source(f), f"<nbnumba gpu {f.name}>", "exec"), ns)
+    return ns["kernel"]
 
 
-def _sample_kernel(mu, theta, k0, k1, offset, out):
-    """out[i, j] = NB draw number offset + i * n1 + j (the CPU's streams)."""
+def _sample_kernel(mu, theta, zi, k0, k1, offset, out):
+    """out[i, j] = draw number offset + i * n1 + j (the CPU's streams),
+    zero-inflated by the logit zi (-inf: the NB)."""
     n0, n1 = out.shape
-    start = cuda.grid(1)
-    stride = cuda.gridsize(1)
-    for t in range(start, n0 * n1, stride):
+    for t in range(cuda.grid(1), n0 * n1, cuda.gridsize(1)):
         i = t // n1
         j = t - i * n1
-        out[i, j] = _random.nb_variate(_at(mu, i, j), _at(theta, i, j), k0, k1, offset + t)
+        x = _random.nb_variate(_at(mu, i, j), _at(theta, i, j), k0, k1, offset + t)
+        z = _at(zi, i, j)
+        out[i, j] = x if z == -math.inf else _random.zero_inflated(x, z, k0, k1, offset + t)
 
 
-#: Python kernel functions by name (compile them with cuda.jit or compile_ptx).
-PYKERNELS = {name: _elementwise(getattr(_scalar, name))
-             for name in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf")}
+#: Python kernel functions by qualified name, "<distribution>.<function>",
+#: and "rvs" (compile them with cuda.jit or compile_ptx).
+PYKERNELS = {f"{d}.{name}": _elementwise(f) for d in DISTRIBUTIONS for name, f in table(d).items()}
 PYKERNELS["rvs"] = _sample_kernel
 
 
@@ -108,9 +120,9 @@ def _to_device_2d(a, shape):
 
 
 def _dtype(args):
-    """The CPU ufuncs' result dtype (float32 only if every array and NumPy
-    scalar is float32)."""
-    return out_dtype([_as_device(a) if on_device(a) else a for a in args])
+    """The CPU's result dtype (float32 only if every array and NumPy scalar
+    is float32)."""
+    return result_dtype([_as_device(a) if on_device(a) else a for a in args])
 
 
 def _shape_of(a):
@@ -136,43 +148,62 @@ def _blocks(n):
     return max(1, min(math.ceil(n / THREADS), 32 * sms))
 
 
-def _launch(name, operands, shape, out, dtype, extra=(), stream=0):
+def _launch(name, operands, shape, outs, dtype, extra=(), stream=0, nout=1):
+    """Launch kernel ``name`` over operands (device arrays or scalars) into
+    ``outs`` (a tuple, or None: new arrays in the first device input's
+    family)."""
     args = list(operands)
-    family = _family(args + ([out] if out is not None else []))
+    family = _family(args + list(outs or ()))
     like = next((a for a in args if on_device(a)), None)
-    if out is None:
-        out = _empty(family, tuple(shape), dtype, like)
-    elif tuple(_as_device(out).shape) != tuple(shape):
-        raise ValueError(f"out has shape {tuple(_as_device(out).shape)}, expected {tuple(shape)}")
-    full = (1,) * (2 - len(shape)) + tuple(shape)
+    if outs is None:
+        outs = tuple(_empty(family, tuple(shape), dtype, like) for _ in range(nout))
+    for o in outs:
+        if tuple(_as_device(o).shape) != tuple(shape):
+            raise ValueError(f"out has shape {tuple(_as_device(o).shape)}, expected {tuple(shape)}")
+    full = shape2(tuple(shape)) if len(shape) <= 2 else None
+    if full is None:
+        raise ValueError("nbnumba.gpu broadcasts up to 2 dimensions")
     dev = [_to_device_2d(a, shape) for a in args]
-    res = _as_device(out).reshape(full)
+    res = [_as_device(o).reshape(full) for o in outs]
     n = int(np.prod(full))
     if n:
-        kernel(name)[_blocks(n), THREADS, stream](*dev, *extra, res)
-    return out
+        kernel(name)[_blocks(n), THREADS, stream](*dev, *extra, *res)
+    return outs
 
 
-def _elementwise_call(name):
-    def f(x, mu, theta, out=None, stream=0):
-        args = (x, mu, theta)
-        shape = np.broadcast_shapes(*(_shape_of(a) for a in args))
-        return _launch(name, args, shape, out, _dtype(args), stream=stream)
+def elementwise(distribution, name, args, out=None, stream=0):
+    """Function ``name`` of ``distribution`` on the GPU: device arrays (or
+    scalars) in, device arrays of the first input's family out (a tuple for
+    several outputs)."""
+    f = table(distribution)[name]
+    shape = np.broadcast_shapes(*(_shape_of(a) for a in args))
+    outs = None if out is None else (out if isinstance(out, tuple) else (out,))
+    res = _launch(f"{distribution}.{name}", args, shape, outs, _dtype(args), stream=stream,
+                  nout=len(f.outputs))
+    return res[0] if len(res) == 1 else res
+
+
+def _public(name):
+    def f(*args, out=None, stream=0):
+        return elementwise("nbinom", name, args, out=out, stream=stream)
 
     f.__name__ = name
-    f.__doc__ = (f"``{name}`` of NB(mu, theta) on the GPU; see :mod:`nbnumba.ufuncs`. "
+    f.__doc__ = (f"``{name}`` of NB on the GPU; see :mod:`nbnumba.ufuncs`. "
                  "``out`` (a device array) and ``stream`` are optional.")
     return f
 
 
-logpmf = _elementwise_call("logpmf")
-pmf = _elementwise_call("pmf")
-cdf = _elementwise_call("cdf")
-logcdf = _elementwise_call("logcdf")
-sf = _elementwise_call("sf")
-logsf = _elementwise_call("logsf")
-ppf = _elementwise_call("ppf")
-isf = _elementwise_call("isf")
+for _name in table("nbinom"):
+    globals()[_name] = _public(_name)
+
+
+def draw(params, shape, key_, out=None, stream=0):
+    """Draws of ``shape`` for params (mu, theta[, zi_logits]) on the GPU, as
+    float64 (float32 for float32 parameters)."""
+    zi = params[2] if len(params) == 3 else -math.inf
+    return _launch("rvs", (params[0], params[1], zi), shape,
+                   None if out is None else (out,), _dtype(params[:2]),
+                   extra=(key_[0], key_[1], np.int64(0)), stream=stream)[0]
 
 
 def rvs(mu, theta, size=None, random_state=None, out=None, stream=0):
@@ -180,10 +211,7 @@ def rvs(mu, theta, size=None, random_state=None, out=None, stream=0):
     the same key gives the same draws as :func:`nbnumba.rvs` on the CPU, up
     to the last bits of the GPU's transcendental functions. ``size``
     defaults to ``out``'s shape where ``out`` is given."""
-    from .sampling import _shape, key
-    k0, k1 = key(random_state)
     if size is None and out is not None:
         size = tuple(_as_device(out).shape)
-    shape = _shape(size, np.broadcast_shapes(_shape_of(mu), _shape_of(theta)))
-    return _launch("rvs", (mu, theta), shape, out, _dtype((mu, theta)),
-                   extra=(k0, k1, np.int64(0)), stream=stream)
+    shape = size_shape(size, np.broadcast_shapes(_shape_of(mu), _shape_of(theta)))
+    return draw((mu, theta), shape, key(random_state), out=out, stream=stream)

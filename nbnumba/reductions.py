@@ -47,9 +47,10 @@ def loglik(x, mu, theta, axis=None, keepdims=False):
     return reduce("nbinom", x, mu, (theta,), axis, keepdims)
 
 
-def reduce(distribution, x, mu, rest, axis=None, keepdims=False):
+def reduce(distribution, x, mu, rest, axis=None, keepdims=False, parallel=True):
     """Log-likelihood sums of ``distribution`` for counts x, mean mu (or a
-    (size_factors, gene_means) pair) and the further operands ``rest``."""
+    (size_factors, gene_means) pair) and the further operands ``rest``; on
+    the calling thread only where not ``parallel`` (Dask blocks)."""
     outer = isinstance(mu, tuple)
     if outer and len(mu) != 2:
         raise ValueError("mu must be an array or a pair (size_factors, gene_means)")
@@ -99,15 +100,16 @@ def reduce(distribution, x, mu, rest, axis=None, keepdims=False):
     fname = tiles.kernel_name(distribution, "logpmf")
     total = axis is None or ndim < 2
     by_col = axis == 0 and ndim == 2
+    kernels = sums.PARALLEL if parallel else sums.SERIAL
     if sparse:
-        res = _sparse(sums, fname, x, ops, scale, s2, by_col)
+        res = _sparse(kernels, fname, x, ops, scale, s2, by_col)
     elif by_col:
         res = np.empty(s2[1])
-        tiles.call(sums.dense_cols, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
+        tiles.call(kernels.dense_cols, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
                    s2[0], res)
     else:
         res = np.empty(s2[0])
-        tiles.call(sums.dense_rows, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
+        tiles.call(kernels.dense_rows, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
                    s2[1], res)
     if total:
         value = math.fsum(res)
@@ -133,7 +135,7 @@ def _transposed(a):
     return v
 
 
-def _sparse(sums, fname, x, ops, scale, s2, by_col):
+def _sparse(kernels, fname, x, ops, scale, s2, by_col):
     """Row sums of CSR counts, or column sums (by_col) of CSC ones, as row
     sums of the transpose; totals from whichever format x has."""
     from ._cpu import tiles
@@ -148,7 +150,7 @@ def _sparse(sums, fname, x, ops, scale, s2, by_col):
     n0, n1 = (s2[1], s2[0]) if by_col else s2
     zero = _arrays.two_d(np.zeros((1, 1), data.dtype), (1, 1), (1, 1))
     res = np.empty(n0)
-    tiles.call(sums.sparse_rows, fname, data, np.asarray(x.indices), np.asarray(x.indptr),
+    tiles.call(kernels.sparse_rows, fname, data, np.asarray(x.indices), np.asarray(x.indptr),
                (zero,) + tuple(ops), scale, n1, res)
     return res
 

@@ -5,8 +5,11 @@ number of successes, ``p`` the success probability; invalid unless
 ``n > 0`` and ``0 < p <= 1``). Three keyword parameterizations are accepted
 too, by the frozen constructor and by every unfrozen method:
 ``nbinom(mu=, theta=)``, ``nbinom(total_count=, probs=)`` and
-``nbinom(total_count=, logits=)`` (torch/scvi conventions, see DESIGN.md;
-``theta = inf`` is Poisson, ``theta = 0`` or ``mu = 0`` a point mass at 0).
+``nbinom(total_count=, logits=)`` (torch/scvi conventions, see the README's
+parameterization table; ``theta = inf`` is Poisson, ``theta = 0`` or
+``mu = 0`` a point mass at 0). :data:`zinbinom` is the zero-inflated NB in
+the same form: the same keyword parameterizations plus exactly one of
+``pi=`` and ``zi_logits=``.
 
 CuPy arrays and torch CUDA tensors stay on their GPU (every method but
 ``entropy`` and ``expect``; 2-D shapes at most) and results come back in
@@ -16,29 +19,18 @@ Differences from scipy, all deliberate: float32 inputs give float32 results;
 values are exact where scipy loses digits (Poisson limit, far tails);
 ``entropy`` and ``expect`` are vectorised sums, not Python loops.
 """
-import functools
 import math
 from math import comb
 
 import numpy as np
-from numba import vectorize
 
-from . import _params, sampling, ufuncs
-from ._math import nbinom as _scalar
+from . import _arrays, _params, sampling
+from ._math import moments as _moments
+from .ufuncs import dispatch
 
-__all__ = ["nbinom"]
+__all__ = ["nbinom", "zinbinom"]
 
 _KEYWORD_SETS = ({"mu", "theta"}, {"total_count", "probs"}, {"total_count", "logits"})
-
-
-def _k_entropy(mu, theta):
-    return _scalar.entropy(mu, theta)
-
-
-@functools.cache
-def _entropy():
-    """The entropy ufunc, compiled on first use (keeps import cheap)."""
-    return vectorize(["float64(float64, float64)"], cache=True)(_k_entropy)
 
 
 def _parameters(args, kwds):
@@ -76,14 +68,23 @@ class nbinom_frozen:
 
     a = 0
     b = np.inf
+    _distribution = "nbinom"
 
     def __init__(self, *args, **kwds):
         self.mu, self.theta, self.loc, self.args, self.kwds = _parameters(args, kwds)
         self.dist = nbinom
 
+    @property
+    def _ops(self):
+        """The kernels' parameter operands."""
+        return (self.mu, self.theta)
+
     def __repr__(self):
         params = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwds.items()]
-        return f"nbinom({', '.join(params)})"
+        return f"{self.dist.name}({', '.join(params)})"
+
+    def _call(self, name, x):
+        return dispatch(self._distribution, name, (x,) + self._ops)
 
     def _shift(self, k):
         return k if not np.any(self.loc) else _params.namespace(k).subtract(k, self.loc)
@@ -92,7 +93,7 @@ class nbinom_frozen:
         return k if not np.any(self.loc) else _params.namespace(k).add(k, self.loc)
 
     def _xp(self):
-        return _params.namespace(self.mu, self.theta)
+        return _params.namespace(*self._ops)
 
     def _result(self, a):
         """Host results as scipy gives them (0-d as scalars); GPU arrays as they are."""
@@ -101,57 +102,52 @@ class nbinom_frozen:
     # --------------------------------------------------------- elementwise
     def pmf(self, k):
         """Probability mass function."""
-        return ufuncs.pmf(self._shift(k), self.mu, self.theta)
+        return self._call("pmf", self._shift(k))
 
     def logpmf(self, k):
         """Log of the probability mass function."""
-        return ufuncs.logpmf(self._shift(k), self.mu, self.theta)
+        return self._call("logpmf", self._shift(k))
 
     def cdf(self, k):
         """Cumulative distribution function P(X <= k)."""
-        return ufuncs.cdf(self._shift(k), self.mu, self.theta)
+        return self._call("cdf", self._shift(k))
 
     def logcdf(self, k):
         """Log of the cdf, finite wherever the cdf is positive."""
-        return ufuncs.logcdf(self._shift(k), self.mu, self.theta)
+        return self._call("logcdf", self._shift(k))
 
     def sf(self, k):
         """Survival function P(X > k)."""
-        return ufuncs.sf(self._shift(k), self.mu, self.theta)
+        return self._call("sf", self._shift(k))
 
     def logsf(self, k):
         """Log of the survival function, finite wherever sf is positive."""
-        return ufuncs.logsf(self._shift(k), self.mu, self.theta)
+        return self._call("logsf", self._shift(k))
 
     def ppf(self, q):
         """Percent point function: the smallest k with cdf(k) >= q."""
-        return self._unshift(ufuncs.ppf(q, self.mu, self.theta))
+        return self._unshift(self._call("ppf", q))
 
     def isf(self, q):
         """Inverse survival function: the smallest k with sf(k) <= q."""
-        return self._unshift(ufuncs.isf(q, self.mu, self.theta))
+        return self._unshift(self._call("isf", q))
 
     # ------------------------------------------------------------ summaries
     def _broadcast(self):
-        shape = np.broadcast_shapes(_params.shape(self.mu), _params.shape(self.theta))
+        shape = np.broadcast_shapes(*(_arrays.shape(a) for a in self._ops))
         xp = self._xp()
-        return xp.broadcast_to(self.mu, shape), xp.broadcast_to(self.theta, shape)
+        return tuple(xp.broadcast_to(a, shape) for a in self._ops)
 
-    def _moments_mu_theta(self):
-        mu, theta = self._broadcast()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = mu / theta
-            p = 1.0 / (1.0 + x)
-            var = mu * (1.0 + x)
-            skew = (2.0 - p) / self._xp().sqrt(mu * p)
-            kurt = (p * p + 6.0 * (1.0 - p)) / (mu * p)
-        return mu, var, skew, kurt
+    def _keep(self, ops):
+        """1 - pi for the zero-inflated NB; None for the NB."""
+        return None
 
     def stats(self, moments="mv"):
         """Mean ('m'), variance ('v'), skewness ('s') and excess kurtosis ('k')."""
-        mu, var, skew, kurt = self._moments_mu_theta()
-        out = {"m": mu + self.loc, "v": var, "s": skew, "k": kurt}
-        res = tuple(self._result(out[m]) for m in moments)
+        ops = self._broadcast()
+        m, v, s, k = _moments.stats(ops[0], ops[1], self._xp(), self._keep(ops))
+        out = {"m": m + self.loc, "v": v, "s": s, "k": k}
+        res = tuple(self._result(out[c]) for c in moments)
         return res[0] if len(res) == 1 else res
 
     def mean(self):
@@ -172,47 +168,38 @@ class nbinom_frozen:
         return self.ppf((1 - c) / 2), self.ppf((1 + c) / 2)
 
     def support(self):
-        lo, hi = self._broadcast()[:2]
-        return (np.asarray(np.zeros(np.shape(lo), np.int64) + self.loc)[()],
-                np.asarray(np.full(np.shape(hi), np.inf) + self.loc)[()])
+        """(0, inf) shifted by loc; (nan, nan) where the parameters are invalid, as scipy."""
+        ops = self._broadcast()
+        with np.errstate(invalid="ignore"):
+            ok = np.asarray(np.isfinite(self.mean()))
+        lo = np.where(ok, 0.0 + self.loc, np.nan)
+        hi = np.where(ok, np.inf, np.nan)
+        if not np.any(self.loc) and np.all(ok):
+            lo = np.zeros(_arrays.shape(ops[0]), np.int64)
+        return lo[()], hi[()]
 
     def moment(self, order):
-        """Non-central moment E[X**order] about 0, in closed form.
-
-        E[X**n] = sum_r S(n, r) E[X (X-1) ... (X-r+1)] with Stirling numbers
-        of the second kind and factorial moments prod_{i<r} (mu + i mu/theta);
-        then shifted by loc.
-        """
+        """Non-central moment E[X**order] about 0, in closed form (Stirling
+        numbers of the second kind over the factorial moments), shifted by loc."""
+        if isinstance(order, bool) or not float(order).is_integer() or order < 0:
+            raise ValueError(f"order must be a non-negative integer; got {order!r}")
         order = int(order)
-        if order < 0:
-            raise ValueError("order must be a non-negative integer")
-        mu, theta = self._broadcast()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = mu / theta
-        raw = []                # E[X**j], j = 0..order
-        row = [1]               # Stirling numbers S(j, r), r = 0..j
-        for j in range(order + 1):
-            if j:
-                row = [0] + [r * row[r] + row[r - 1] for r in range(1, j)] + [1]
-            fact, total = self._xp().ones_like(mu), self._xp().zeros_like(mu)
-            for r in range(j + 1):
-                if r:
-                    fact = fact * (mu + (r - 1) * x)
-                total = total + row[r] * fact
-            raw.append(total)
+        ops = self._broadcast()
+        xp = self._xp()
+        keep = self._keep(ops)
         loc = self.loc
         if not np.any(loc):
-            return self._result(raw[order])
+            return self._result(_moments.raw(order, ops[0], ops[1], xp, keep))
         # E[(X + loc)**order] by the binomial theorem
-        res = sum(comb(order, j) * raw[j] * np.power(loc, order - j) for j in range(order + 1))
+        res = sum(comb(order, j) * _moments.raw(j, ops[0], ops[1], xp, keep)
+                  * np.power(loc, order - j) for j in range(order + 1))
         return self._result(res)
 
     def entropy(self):
         """Entropy in nats, by exact summation (vectorised over parameters)."""
         if self._xp() is not np:
             raise TypeError("entropy is computed on the CPU: pass host parameters")
-        mu, theta = self._broadcast()
-        return np.asarray(_entropy()(mu.astype(np.float64), theta.astype(np.float64)))[()]
+        return np.asarray(dispatch(self._distribution, "entropy", self._broadcast()))[()]
 
     def expect(self, func=None, lb=None, ub=None, conditional=False):
         """E[func(X)] over lb <= X <= ub (scalar parameters, like scipy).
@@ -220,33 +207,65 @@ class nbinom_frozen:
         The sum runs over every k up to isf(1e-30), beyond which the mass
         cannot matter unless func grows faster than 1e13-fold there; func is
         called once on the whole vector of k, the sum is exactly rounded.
+        NaN for invalid parameters.
         """
-        if _params.size(self.mu) != 1 or _params.size(self.theta) != 1:
+        if any(_arrays.size(a) != 1 for a in self._ops):
             raise ValueError("expect needs scalar parameters, as in scipy")
-        mu, theta = float(self.mu.reshape(-1)[0]), float(self.theta.reshape(-1)[0])
+        ops = tuple(float(np.asarray(a).reshape(-1)[0]) for a in self._ops)
         lo = 0.0 if lb is None else max(0.0, np.ceil(lb - self.loc))
-        top = float(ufuncs.isf(1e-30, mu, theta))
+        top = float(dispatch(self._distribution, "isf", (1e-30,) + ops))
+        if not np.isfinite(top):
+            return math.nan
         hi = top if ub is None else min(top, np.floor(ub - self.loc))
         k = np.arange(lo, hi + 1.0)
-        w = ufuncs.pmf(k, mu, theta)
+        w = dispatch(self._distribution, "pmf", (k,) + ops)
         values = k + self.loc if func is None else func(k + self.loc)
         total = math.fsum(np.asarray(values, dtype=float) * w)
         if conditional:
-            total /= ufuncs.cdf(hi, mu, theta) - ufuncs.cdf(lo - 1.0, mu, theta)
+            cdf = [dispatch(self._distribution, "cdf", (v,) + ops) for v in (hi, lo - 1.0)]
+            total /= cdf[0] - cdf[1]
         return float(total)
 
     def rvs(self, size=None, random_state=None):
-        """Random variates (int64) from nbnumba's counter-based sampler.
+        """Random variates (int64; a Python int for one draw) from nbnumba's
+        counter-based sampler.
 
-        ``random_state`` as in scipy (None, int, Generator, RandomState) or a
-        SeedSequence; invalid parameters raise ValueError, as in scipy.
+        ``random_state`` as in scipy (None, int, Generator, RandomState), a
+        SeedSequence or a torch.Generator; invalid parameters raise
+        ValueError, as in scipy.
         """
-        mu, theta = self._broadcast()
-        draws = sampling.rvs(mu, theta, size=size, random_state=random_state)
+        draws = sampling.sample(self._broadcast(), size, random_state)
         if not np.any(self.loc):
             return draws
         loc = np.asarray(self.loc, dtype=np.int64)
         return draws + (int(loc) if loc.ndim == 0 else loc)
+
+
+class zinbinom_frozen(nbinom_frozen):
+    """A frozen zero-inflated NB; see :data:`zinbinom` for the parameters."""
+
+    _distribution = "zinb"
+
+    def __init__(self, *args, **kwds):
+        kwds = dict(kwds)
+        pi, zl = kwds.pop("pi", None), kwds.pop("zi_logits", None)
+        if args:
+            raise TypeError("zinbinom takes keyword parameters: (mu, theta), "
+                            "(total_count, probs) or (total_count, logits), and pi or zi_logits")
+        self.zi_logits = _params.zi_logits(pi, zl)
+        super().__init__(**kwds)
+        self.kwds["pi" if pi is not None else "zi_logits"] = pi if pi is not None else zl
+        self.dist = zinbinom
+
+    @property
+    def _ops(self):
+        return (self.mu, self.theta, self.zi_logits)
+
+    def _keep(self, ops):
+        """1 - pi = sigmoid(-zi_logits)."""
+        xp = self._xp()
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + xp.exp(ops[2]))
 
 
 class nbinom_gen:
@@ -260,26 +279,37 @@ class nbinom_gen:
     name = "nbinom"
     a = 0
     b = np.inf
+    _frozen = nbinom_frozen
 
     def __call__(self, *args, **kwds):
-        return nbinom_frozen(*args, **kwds)
+        return self._frozen(*args, **kwds)
 
     freeze = __call__
 
     def __repr__(self):
-        return "<nbnumba.stats.nbinom: Negative Binomial, scipy.stats API>"
+        return f"<nbnumba.stats.{self.name}: scipy.stats API>"
+
+
+class zinbinom_gen(nbinom_gen):
+    """The zero-inflated NB with the frozen and unfrozen forms of
+    :data:`nbinom`: ``zinbinom(mu=, theta=, pi=)`` (or ``zi_logits=``; or
+    ``total_count=`` with ``probs=`` / ``logits=``), ``zinbinom.pmf(k,
+    mu=..., theta=..., pi=...)``."""
+
+    name = "zinbinom"
+    _frozen = zinbinom_frozen
 
 
 def _unfrozen(name, takes_value=True):
     if takes_value:
         def method(self, x, *args, **kwds):
-            return getattr(nbinom_frozen(*args, **kwds), name)(x)
+            return getattr(self._frozen(*args, **kwds), name)(x)
     else:
         def method(self, *args, **kwds):
             extra = {k: kwds.pop(k) for k in ("moments", "size", "random_state", "func", "lb",
                                                "ub", "conditional", "confidence", "order")
                      if k in kwds}
-            return getattr(nbinom_frozen(*args, **kwds), name)(**extra)
+            return getattr(self._frozen(*args, **kwds), name)(**extra)
     method.__name__ = name
     method.__doc__ = getattr(nbinom_frozen, name).__doc__
     return method
@@ -292,11 +322,11 @@ for _name in ("stats", "mean", "var", "std", "median", "entropy", "support", "rv
 
 
 def _interval(self, confidence, *args, **kwds):
-    return nbinom_frozen(*args, **kwds).interval(confidence)
+    return self._frozen(*args, **kwds).interval(confidence)
 
 
 def _moment(self, order, *args, **kwds):
-    return nbinom_frozen(*args, **kwds).moment(order)
+    return self._frozen(*args, **kwds).moment(order)
 
 
 nbinom_gen.interval = _interval
@@ -304,3 +334,5 @@ nbinom_gen.moment = _moment
 
 #: The distribution object, like ``scipy.stats.nbinom``.
 nbinom = nbinom_gen()
+#: The zero-inflated NB, in the same form.
+zinbinom = zinbinom_gen()

@@ -119,7 +119,7 @@ def generate(distribution, namespace, convert=None):
             sig, call = ", ".join(f.operands), ", ".join(f.operands)
         else:
             sig, call = convert.signature(f.operands)
-        ns = {"_dispatch": dispatch}
+        ns = {"_dispatch": dispatch, "_convert": convert}
         exec(f"def {f.name}({sig}, out=None):\n"
              f"    return _dispatch({distribution!r}, {f.name!r}, ({call},), out)\n", ns)
         func = ns[f.name]

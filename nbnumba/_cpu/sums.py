@@ -166,3 +166,13 @@ def dense_cols_serial(fname, xs, scale, n0, out):
     numba.literally(fname)
     for blk in range((out.size + 255) // 256):
         _dense_col_block(fname, xs, scale, n0, out, blk)
+
+
+class PARALLEL:
+    """The kernels on all threads."""
+    dense_rows, dense_cols, sparse_rows = dense_rows, dense_cols, sparse_rows
+
+
+class SERIAL:
+    """The kernels on the calling thread."""
+    dense_rows, dense_cols, sparse_rows = dense_rows_serial, dense_cols_serial, sparse_rows_serial

@@ -192,17 +192,34 @@ def _p(mu, theta, tpm):
 
 
 @jit
-def _d_theta(k, mu, theta, tpm, v):
-    """d log pmf / d theta, for v = (k - mu) / tpm, tpm = theta + mu."""
-    if v >= -0.5:
-        lv = log1pmx(v)
-    else:
-        # 1 + v = (theta + k) / tpm, which v no longer holds when theta + k
-        # is below mu * 1e-16; a subnormal ratio would lose digits as well
-        ratio = (theta + k) / tpm
-        lr = math.log(ratio) if ratio > 1e-300 else math.log(theta + k) - math.log(tpm)
-        lv = lr - v     # |lr| >= log(2) > |v| / 2: at most 2 bits lost
-    return dlgamma_ratio(k, theta) + lv
+def _log1pmx_ratio(w, num, den):
+    """log1pmx(w) for w = num / den - 1 > -1, given num and den too.
+
+    Off log1pmx's series (-1/2 <= w <= 1), log(num / den) - w, which loses
+    at most 2 bits: below -1/2, w has lost the digits of 1 + w that
+    num / den keeps (all of them when num < den * 1e-16); log(num) -
+    log(den) where num / den is subnormal or infinite (then the result is
+    -inf, not log1pmx's inf - inf).
+    """
+    if -0.5 <= w <= 1.0:
+        return log1pmx(w)
+    ratio = num / den
+    if 1e-300 < ratio < 1e300:
+        return math.log(ratio) - w
+    return (math.log(num) - math.log(den)) - w
+
+
+@jit
+def _d_theta(k, mu, theta, tpm, q, v):
+    """d log pmf / d theta, for tpm = theta + mu, q = mu / tpm,
+    v = (k - mu) / tpm."""
+    if k == 1.0:
+        # dlgamma_ratio(1, theta) = -log1pmx(1 / theta) and log1pmx(v) cancel
+        # as mu -> 0 (the derivative vanishes there: log pmf(1) = log(theta)
+        # + theta log(p) + log(q)); this form does not, with
+        # log(p) + q = log1pmx(-q)
+        return q / theta + _log1pmx_ratio(-q, theta, tpm)
+    return dlgamma_ratio(k, theta) + _log1pmx_ratio(v, theta + k, tpm)
 
 
 @jit
@@ -218,7 +235,7 @@ def logpmf_grad(k, mu, theta):
     tpm = theta + mu
     p = _p(mu, theta, tpm)
     d_mu = -p if k == 0.0 else (k - mu) / mu * p
-    return d_mu, _d_theta(k, mu, theta, tpm, (k - mu) / tpm)
+    return d_mu, _d_theta(k, mu, theta, tpm, mu / tpm, (k - mu) / tpm)
 
 
 @jit
@@ -239,10 +256,16 @@ def logpmf_hess(k, mu, theta):
         return NAN, NAN, NAN
     tpm = theta + mu
     p = _p(mu, theta, tpm)
+    q = mu / tpm
+    v = (k - mu) / tpm
     if k == 0.0:
         d_mu_mu = p / tpm
     else:
-        q = mu / tpm
         d_mu_mu = -((k * p + q * (2.0 * k - mu)) / mu) * (p / mu)
-    v = (k - mu) / tpm
-    return d_mu_mu, v / tpm, d2lgamma_ratio(k, theta) + v * v / (k + theta)
+    if k == 1.0:
+        # the derivative of _d_theta's form for k = 1, for the same reason:
+        # mu (theta (mu - 2) - mu) / (theta tpm)**2
+        d_theta_theta = q / theta * ((mu - 2.0 - mu / theta) / tpm)
+    else:
+        d_theta_theta = d2lgamma_ratio(k, theta) + v * (v / (k + theta))
+    return d_mu_mu, v / tpm, d_theta_theta

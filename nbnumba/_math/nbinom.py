@@ -17,6 +17,7 @@ Notation below: ``x = mu / theta``, ``p = theta / (theta + mu) = 1 / (1 + x)``
 """
 import math
 
+from . import derivatives
 from .table import Function
 from .special import (LN_SQRT_2PI, beta_frac, exp_fast, floor, jit, jit_inline, log1mexp,
                        log1pmx, log_fast, stirlerr)
@@ -607,6 +608,7 @@ def _entropy_walk(h, lp, j, step, a, q):
 
 # ---------------------------------------------------------------- the table
 
+
 TABLE = (
     Function("logpmf", logpmf, ("k", "mu", "theta"), "Log of the probability mass function",
              fast=_logpmf_fast, slow=_logpmf_slow, wide=True),
@@ -622,4 +624,9 @@ TABLE = (
     Function("isf", isf, ("q", "mu", "theta"), "Inverse survival function: the smallest k "
              "with sf(k) <= q"),
     Function("entropy", entropy, ("mu", "theta"), "Entropy in nats, by exact summation"),
+    Function("logpmf_grad", derivatives.logpmf_grad, ("k", "mu", "theta"),
+             "Derivatives of the log-pmf in mu and theta", outputs=("d_mu", "d_theta")),
+    Function("logpmf_hess", derivatives.logpmf_hess, ("k", "mu", "theta"),
+             "Second derivatives of the log-pmf in (mu, theta)",
+             outputs=("d_mu_mu", "d_mu_theta", "d_theta_theta")),
 )

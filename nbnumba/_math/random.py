@@ -4,13 +4,13 @@ Philox4x32-10 (Salmon et al., SC'11) maps a 128-bit counter and a 64-bit key
 to 128 random bits (a block). Element ``i`` of a call draws from the blocks
 ``(i mod 2**32, i div 2**32, t, stream)``: stream 0 holds the inversion
 uniform, 1 the Gamma trials (``t = 0, 1, ...``), 2 the Gamma boost uniform,
-3 the Poisson trials. Every draw depends only on (key, i), so the same key
+3 the Poisson trials, 4 the zero-inflation uniform. Every draw depends only on (key, i), so the same key
 gives the same samples whatever the number of threads, the chunking or the
 target; and each stage starts at a known block.
 
 Each sampler is a loop of trials, each a branch-free function of one block
 (``step``, ``_mt_try``, ``_ptrs_try``; PTRS's exact test apart from its
-quick one, ``_ptrs_candidate``, as most trials need only the latter).
+quick one, ``ptrs_candidate``, as most trials need only the latter).
 ``inversion_start``, ``step``, ``gamma_fast`` and ``ptrs_fast`` let the CPU kernel
 run the common path without a branch, in loops that vectorize, and leave
 NaN where the scalar samplers below must take over; the arithmetic is the
@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from . import nbinom
+from . import nbinom, zinb
 from .special import cos_2pi, exp_fast, floor, int_to_float, jit, jit_inline, log_factorial, log_fast
 
 _MASK = np.uint64(0xFFFFFFFF)
@@ -35,6 +35,16 @@ NAN = math.nan
 #: Bound on the trials of the rejection loops (acceptance >= 0.7 each):
 #: NaN rather than a hang, for inputs no valid parameter produces.
 MAXTRIALS = 1000
+#: Means up to this are drawn by inverting the cdf (the walk from 0), larger
+#: ones by Gamma then Poisson. The CPU kernel and the scalar sampler must
+#: agree on it (and on the two below) for their draws to be the same.
+INVERSION_MEAN = 10.0
+#: Poisson means from this on are drawn by PTRS, below by inversion.
+PTRS_MIN = 10.0
+#: The inversion walk stalls (the far tail) once pmf(k) falls below this.
+WALK_FLOOR = 1e-300
+#: The Philox stream of the zero-inflation uniform.
+ZERO_STREAM = 4
 
 
 @jit_inline
@@ -87,7 +97,7 @@ def _invert(u, pm, a, q):
     """(k, cdf(k)) at the end of the walk from 0 (pm = pmf(0)): k is the
     inverse of u where u <= cdf(k), else the walk stalled (far tail)."""
     k, s = 0.0, pm
-    while u > s and pm > 1e-300:
+    while u > s and pm > WALK_FLOOR:
         pm, s = step(k, pm, s, a, q)
         k += 1.0
     return k, s
@@ -102,7 +112,7 @@ def _inversion_start(mu, theta):
     u = 1.0 + x
     p = 1.0 / u
     t0 = nbinom.log_p0_fast(mu, theta, x, u, p)
-    ok = (mu >= 0.0) & (mu <= 10.0) & (theta > 0.0) & (u < 1e300) & (t0 > -600.0)
+    ok = (mu >= 0.0) & (mu <= INVERSION_MEAN) & (theta > 0.0) & (u < 1e300) & (t0 > -600.0)
     return exp_fast(t0) if ok else NAN, mu * p, x * p
 
 
@@ -170,7 +180,7 @@ def _lam(g, e, mu, theta):
 
 
 @jit_inline
-def _ptrs_candidate(lam, k0, k1, i, t):
+def ptrs_candidate(lam, k0, k1, i, t):
     """Trial t (block t of stream 3) of Hormann's PTRS (1993) for
     Poisson(lam), lam >= 10, without its exact test: (k, w, r), r = 1
     accepts k (the quick test), 0 rejects it, -1 leaves it to the test
@@ -201,13 +211,13 @@ def _ptrs_try(lam, k0, k1, i, t):
     log(lam), moves acceptance by < 1e-9): (k, w, r), r = 1 accepts k, 0
     rejects it, -1 (lam >= 1e6, where the test needs the exact log-pmf)
     accepts it if log(w) <= log pmf(k), left to the caller."""
-    k, w, r = _ptrs_candidate(lam, k0, k1, i, t)
-    return k, w, _ptrs_decide(k, w, r, lam)
+    k, w, r = ptrs_candidate(lam, k0, k1, i, t)
+    return k, w, ptrs_decide(k, w, r, lam)
 
 
 @jit_inline
-def _ptrs_decide(k, w, r, lam):
-    """r of _ptrs_try from _ptrs_candidate's (k, w, r)."""
+def ptrs_decide(k, w, r, lam):
+    """r of _ptrs_try from ptrs_candidate's (k, w, r)."""
     kk = k if k >= 0.0 else 0.0
     lp = kk * log_fast(lam) - lam - log_factorial(kk)
     exact = (lp > -708.0) & (w <= exp_fast(lp if lp > -708.0 else 0.0))
@@ -221,7 +231,7 @@ def poisson_variate(lam, k0, k1, i, start):
     ``start`` (1 where trial 0 is known to reject)."""
     if not lam < INF:
         return lam
-    if lam < 10.0:
+    if lam < PTRS_MIN:
         w0, w1, _, _ = _block(k0, k1, i, 0, 3)
         return _invert(_u53(w0, w1), exp_fast(-lam), lam, 0.0)[0]
     for t in range(start, MAXTRIALS):
@@ -296,6 +306,18 @@ def ptrs_fast(lam, k0, k1, i):
     lam >= 10 and PTRS's first trial accepts by its quick test, else NaN
     (poisson_variate(lam, start) then gives it); start 1 where that trial
     rejected, else 0."""
-    k, _, r = _ptrs_candidate(lam if lam >= 10.0 else 10.0, k0, k1, i, 0)
-    ptrs = lam >= 10.0
+    k, _, r = ptrs_candidate(lam if lam >= PTRS_MIN else PTRS_MIN, k0, k1, i, 0)
+    ptrs = lam >= PTRS_MIN
     return k if ptrs & (r > 0) else NAN, 1 if ptrs & (r == 0) else 0
+
+
+@jit
+def zero_inflated(x, z, k0, k1, i):
+    """Draw i of the zero-inflated NB from x, its NB draw, and the logit z of
+    the zero probability pi: 0 with probability pi (a uniform of its own
+    stream below pi), else x; NaN for a NaN z."""
+    if z != z:
+        return NAN
+    w0, w1, _, _ = _block(k0, k1, i, 0, ZERO_STREAM)
+    pi = math.exp(-zinb.softplus(-z))
+    return 0.0 if _u53(w0, w1) < pi else x

@@ -9,7 +9,7 @@ Semantics otherwise those of :mod:`.nbinom` (scipy's).
 """
 import math
 
-from . import nbinom
+from . import derivatives, nbinom
 from .special import exp_fast, jit, jit_inline, log_fast
 from .table import Function
 
@@ -236,13 +236,21 @@ def entropy(mu, theta, z):
 
 
 @jit
-def _zero_weight(k, mu, theta, z):
-    """(1 - pi) f(0) / P(0): the NB's share of a zero (1 for k > 0)."""
-    if k != 0.0:
-        return 1.0
+def logpmf_grad(k, mu, theta, z):
+    """(d_mu, d_theta, d_zi_logits) of the log-pmf. A zero's NB derivatives
+    are weighted by the NB's share of it, w = (1 - pi) f(0) / P(0), and
+    d/dz log P(0) = pi (1 - pi) (1 - f(0)) / P(0); a count k > 0 has the
+    NB's, and d/dz log(1 - pi) = -pi."""
+    dm, dt = derivatives.logpmf_grad(k, mu, theta)
+    if z != z:
+        return NAN, NAN, NAN
     lpi, lq = log_pi(z)
+    if k != 0.0:
+        return dm, dt, -math.exp(lpi)
     lf0 = nbinom.logpmf(0.0, mu, theta)
-    return math.exp(lq + lf0 - _logaddexp(lpi, lq + lf0))
+    l0 = _logaddexp(lpi, lq + lf0)
+    w = math.exp(lq + lf0 - l0)
+    return w * dm, w * dt, math.exp(lpi + lq - l0) * -math.expm1(lf0)
 
 
 TABLE = (
@@ -262,4 +270,7 @@ TABLE = (
              "Inverse survival function: the smallest k with sf(k) <= q"),
     Function("entropy", entropy, ("mu", "theta", "zi_logits"),
              "Entropy in nats, by exact summation"),
+    Function("logpmf_grad", logpmf_grad, ("k", "mu", "theta", "zi_logits"),
+             "Derivatives of the log-pmf in mu, theta and zi_logits",
+             outputs=("d_mu", "d_theta", "d_zi_logits")),
 )

@@ -1,0 +1,277 @@
+"""Derivatives of the log-pmf in (mu, theta) against mpmath, and their edge cases."""
+import itertools
+import math
+import types
+from fractions import Fraction
+
+import mpmath as mp
+import pytest
+
+from conftest import rel_err
+from nbnumba._math.derivatives import d2lgamma_ratio, dlgamma_ratio, logpmf_grad, logpmf_hess
+
+INF, NAN = math.inf, math.nan
+NAMES = ("d_mu", "d_theta", "d_mu_mu", "d_mu_theta", "d_theta_theta")
+#: relative tolerance of each derivative
+REL = (1e-13, 1e-12, 1e-10, 1e-10, 1e-10)
+#: absolute tolerance, in units of the magnitude of the terms (see mp_reference)
+TERMS = 1e-14
+
+
+def _float(x):
+    try:
+        return float(x)
+    except OverflowError:
+        return INF if x > 0 else -INF
+
+
+def mp_reference(k, mu, theta):
+    """The five derivatives at (k, mu, theta), 0 < theta < inf, and the
+    magnitudes of the terms of each.
+
+    d_mu, d_mu_mu and d_mu_theta are rational functions of the (exact)
+    float inputs: computed exactly, in Fractions, from their definitions.
+    d_theta and d_theta_theta are those of the lgamma formula (checked
+    against mpmath.diff below) by mpmath's psi, at a precision that covers
+    the cancellation between their terms (down to 1/theta**2 and
+    mu/theta relative).
+
+    The derivatives in theta, and d_mu_mu, change sign: near their zeros
+    no relative bound holds (an ulp of an input moves the value by more),
+    so the tests bound the error there by TERMS times the magnitude of the
+    terms whose sum is the derivative: |D| + |log1pmx(v)| for d_theta
+    (D = dlgamma_ratio), |G| + |v**2/(k + theta)| for d_theta_theta
+    (G = d2lgamma_ratio), theta (k theta + mu |2k - mu|) / (mu tpm)**2 for
+    d_mu_mu = -theta (k theta + mu (2k - mu)) / (mu tpm)**2. None for d_mu
+    and d_mu_theta, whose zero k = mu the inputs hold exactly.
+    """
+    K, M, T = Fraction(k), Fraction(mu), Fraction(theta)
+    tpm = M + T
+    d_mu = K / M - (K + T) / tpm
+    d_mu_mu = -K / M**2 + (K + T) / tpm**2
+    d_mu_theta = (K - M) / tpm**2
+    s_mu_mu = T * (K * T + M * abs(2 * K - M)) / (M * tpm)**2
+    dps = 40 + int(2 * abs(math.log10(theta)) + abs(math.log10(mu)) + math.log10(k + 1))
+    with mp.workdps(dps):
+        k, mu, theta = mp.mpf(k), mp.mpf(mu), mp.mpf(theta)
+        tpm = theta + mu
+        dpsi = mp.psi(0, k + theta) - mp.psi(0, theta)
+        dpsi1 = mp.psi(1, k + theta) - mp.psi(1, theta)
+        d_theta = dpsi + mp.log(theta / tpm) + (mu - k) / tpm
+        d_theta_theta = dpsi1 + 1 / theta - 1 / tpm - (mu - k) / tpm**2
+        D = dpsi - mp.log1p(k / theta)
+        G = dpsi1 + k / (theta * (k + theta))
+        scale = (abs(D) + abs(d_theta - D), abs(G) + abs(d_theta_theta - G))
+    values = (d_mu, d_theta, d_mu_mu, d_mu_theta, d_theta_theta)
+    scales = (0, scale[0], s_mu_mu, 0, scale[1])
+    return [_float(x) for x in values], [_float(x) for x in scales]
+
+
+def _errors(points):
+    """Points whose derivatives miss the tolerances: (error / tolerance, name, point, got, want)."""
+    bad = []
+    for k, mu, theta in points:
+        got = logpmf_grad(k, mu, theta) + logpmf_hess(k, mu, theta)
+        want, scales = mp_reference(k, mu, theta)
+        for name, g, w, s, rel in zip(NAMES, got, want, scales, REL):
+            if g == w:
+                continue
+            tol = rel * abs(w) + TERMS * s
+            if not (abs(g - w) <= tol):
+                bad.append((abs(g - w) / tol, name, (k, mu, theta), g, w))
+    return sorted(bad, reverse=True)
+
+
+def _counts(mu):
+    """Counts around mu and in both tails, the small-count branches and the
+    boundaries of the finite sums."""
+    m = int(mu)
+    return sorted({0.0, 1.0, 2.0, 3.0, 10.0, 11.0, float(m), m + 1.0, 3.0 * m + 5.0,
+                   float(max(m // 10, 0))})
+
+
+def _grid(thetas, mus):
+    return [(k, mu, th) for th, mu in itertools.product(thetas, mus) for k in _counts(mu)]
+
+
+REGIMES = {
+    "typical": _grid([1e-3, 0.04, 0.7, 3.0, 9.99, 10.0, 57.0, 1e3, 1e6],
+                     [1e-3, 0.2, 4.5, 130.0, 1e4]),
+    "poisson": _grid([1e6, 3e7, 1e10, 1e12, 1e15], [1e-3, 0.6, 12.0, 900.0, 1e4]),
+    "tiny_theta": _grid([1e-8, 1e-6, 3e-5, 1e-3], [1e-3, 0.5, 40.0, 1e4]),
+    "huge_counts": [(math.floor(f * mu), mu, th)
+                    for th, mu, f in itertools.product([0.02, 1.0, 25.0, 1e4, 1e8], [1e5, 3e6, 1e9],
+                                                       [0.0, 0.5, 0.999, 1.0, 1.001, 2.0])]
+    + [(k, mu, th) for th, k, mu in itertools.product([0.3, 9.5, 1e3, 1e9],
+                                                      [1e5, 1e9], [1e-3, 1.0, 30.0])],
+    # the ends of the double range; the hessian may overflow here (then it
+    # must be the reference's infinity)
+    "extremes": [(k, mu, th) for th, mu, k in itertools.product(
+        [1e-300, 1e-150, 1e150, 1e300], [1e-300, 1e-20, 1.0, 1e15], [0.0, 1.0, 2.0, 1e9])
+        if not (th < 1e-100 and mu < 1e-100 and k >= 2)],   # see test_overflow_to_nan
+}
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_against_mpmath(regime):
+    bad = _errors(REGIMES[regime])
+    assert not bad, f"{len(bad)} values off, worst (error / tolerance, ...): {bad[:5]}"
+
+
+def test_reference_table_points(reference_rows):
+    """The (k, mu, theta) of tests/data/reference.csv; theta = inf: the
+    Poisson derivatives, exactly."""
+    finite = [r for r in reference_rows if r[2] < INF]
+    bad = _errors(finite)
+    assert not bad, f"{len(bad)} values off, worst (error / tolerance, ...): {bad[:5]}"
+    for k, mu, theta in reference_rows:
+        if theta == INF:
+            want = (float(Fraction(k) / Fraction(mu) - 1), 0.0,
+                    float(-Fraction(k) / Fraction(mu)**2), 0.0, 0.0)
+            got = logpmf_grad(k, mu, theta) + logpmf_hess(k, mu, theta)
+            assert all(rel_err(g, w) <= 1e-15 * max(abs(w), 1.0) for g, w in zip(got, want))
+
+
+@pytest.fixture
+def reference_rows(reference):
+    return [(r["k"], r["mu"], r["theta"]) for r in reference]
+
+
+def test_reference_is_the_derivative():
+    """mp_reference()'s closed forms against mpmath.diff of the log-pmf itself."""
+    orders = [(1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]
+    for k, mu, theta in [(0, 0.7, 3.0), (1, 2.5, 0.04), (7, 3.2, 12.0), (40, 25.0, 1e3), (3, 1e-3, 1e-3)]:
+        want, _ = mp_reference(k, mu, theta)
+        with mp.workdps(50):
+            def logpmf(m, t):
+                return (mp.loggamma(k + t) - mp.loggamma(t) - mp.loggamma(k + 1)
+                        + t * mp.log(t / (t + m)) + k * mp.log(m / (t + m)))
+            for order, w in zip(orders, want):
+                assert rel_err(float(mp.diff(logpmf, (mu, theta), order)), w) <= 1e-15 * max(abs(w), 1.0)
+
+
+@pytest.mark.parametrize("mu", [1e-300, 1e-12, 1e-6, 1e-3, 0.1, 1.0, 3.0, 1e15])
+def test_count_one_small_mu(mu):
+    """k = 1: d_theta and d_theta_theta vanish as mu -> 0 (log pmf(1) =
+    log(theta) + theta log(p) + log(q)), where dlgamma_ratio and log1pmx
+    cancel; their own form keeps them relative (no terms bound here; mu = 2,
+    a zero of both in the Poisson limit, is left out)."""
+    for theta in [1e-300, 1e-8, 1e-3, 0.5, 9.9, 10.0, 1e3, 1e6, 1e12, 1e100, 1e300]:
+        got = logpmf_grad(1.0, mu, theta) + logpmf_hess(1.0, mu, theta)
+        want, _ = mp_reference(1.0, mu, theta)
+        for g, w, rel in zip(got, want, REL):
+            assert g == w or abs(g - w) <= rel * abs(w), (mu, theta, got, want)
+
+
+def test_d_theta_poisson_series():
+    """d_theta = (k - d**2) / (2 theta**2) + (k/6 - k**2/2 + mu d**2 + d**3/3)
+    / theta**3 + O(theta**-4), d = k - mu. At theta = 1e10 the second term
+    is 2.4e-10 of the first, so it is included; without it, at 1e14."""
+    k, mu = 3.0, 2.5
+    d = k - mu
+    theta = 1e10
+    series = (k - d * d) / (2 * theta**2) + (k / 6 - k * k / 2 + mu * d * d + d**3 / 3) / theta**3
+    assert abs(logpmf_grad(k, mu, theta)[1] / series - 1.0) <= 1e-12
+    theta = 1e14
+    assert abs(logpmf_grad(k, mu, theta)[1] / ((k - d * d) / (2 * theta**2)) - 1.0) <= 1e-12
+
+
+@pytest.mark.parametrize("k", [1.0, 2.0, 9.0, 10.0, 11.0, 64.0, 65.0, 1000.0, 1e9, 2.0**60])
+def test_lgamma_ratios(k):
+    """dlgamma_ratio and d2lgamma_ratio are sums of terms of one sign: a
+    few ulp everywhere, across the steps up to 10 and the series."""
+    for theta in [1e-300, 1e-8, 0.3, 1.0, 5.5, 9.4999, 9.5, 9.99999, 10.0, 10.0001, 15.0,
+                  1e3, 1e10, 1e15, 1e100, 1e300]:
+        dps = 40 + int(2 * abs(math.log10(theta)) + math.log10(k + 1))
+        with mp.workdps(dps):
+            K, T = mp.mpf(k), mp.mpf(theta)
+            D = mp.psi(0, K + T) - mp.psi(0, T) - mp.log1p(K / T)
+            G = mp.psi(1, K + T) - mp.psi(1, T) + K / (T * (K + T))
+        for got, want in ((dlgamma_ratio(k, theta), _float(D)), (d2lgamma_ratio(k, theta), _float(G))):
+            assert got == want or abs(got - want) <= 2e-15 * abs(want), (theta, got, want)
+
+
+# ------------------------------------------------------------------ edges
+@pytest.mark.parametrize("k, mu, theta", [
+    (1.0, -1.0, 3.0), (1.0, 2.0, -1.0), (1.0, NAN, 3.0), (1.0, 2.0, NAN), (1.0, INF, 3.0),
+    (-1.0, 2.0, 3.0), (1.5, 2.0, 3.0), (NAN, 2.0, 3.0), (INF, 2.0, 3.0),
+    (1.0, 0.0, 3.0), (2.0, 0.0, INF), (1.0, 2.0, 0.0), (0.0, 0.0, 0.0)])
+def test_undefined_is_nan(k, mu, theta):
+    assert all(math.isnan(x) for x in logpmf_grad(k, mu, theta) + logpmf_hess(k, mu, theta))
+
+
+@pytest.mark.parametrize("theta", [1e-300, 0.3, 1e300, INF])
+def test_mu_zero(theta):
+    """log pmf(0) = -theta log1p(mu / theta): d_mu = -1, d_mu_mu = 1/theta,
+    the limits of mu -> 0."""
+    assert logpmf_grad(0.0, 0.0, theta) == (-1.0, 0.0)
+    assert logpmf_hess(0.0, 0.0, theta) == (1.0 / theta, 0.0, 0.0)
+    d_mu, d_theta = logpmf_grad(0.0, 1e-17 * theta if theta < INF else 1e-300, theta)
+    assert abs(d_mu + 1.0) <= 1e-16 and abs(d_theta) <= 1e-33
+
+
+@pytest.mark.parametrize("k, mu", [(0.0, 2.5), (3.0, 2.5), (1.0, 1e-3), (1e9, 1e15)])
+def test_theta_inf_is_poisson(k, mu):
+    assert logpmf_grad(k, mu, INF) == ((k - mu) / mu, 0.0)
+    d_mu_mu, d_mu_theta, d_theta_theta = logpmf_hess(k, mu, INF)
+    assert abs(d_mu_mu + k / mu**2) <= 4e-16 * k / mu**2
+    assert d_mu_theta == 0.0 and d_theta_theta == 0.0
+    # and the limit of theta -> inf
+    near = logpmf_grad(k, mu, 1e300) + logpmf_hess(k, mu, 1e300)
+    at = logpmf_grad(k, mu, INF) + logpmf_hess(k, mu, INF)
+    assert all(abs(a - n) <= 1e-15 * abs(a) + 1e-280 for a, n in zip(at, near))
+
+
+@pytest.mark.parametrize("mu", [1e-5, 0.5, 1e15])
+def test_theta_zero_point_mass(mu):
+    """The point mass at 0: d_mu = d_mu_mu = 0, d_mu_theta = -1/mu, and the
+    limits d_theta -> -inf, d_theta_theta -> inf of theta -> 0."""
+    assert logpmf_grad(0.0, mu, 0.0) == (0.0, -INF)
+    assert logpmf_hess(0.0, mu, 0.0) == (0.0, -1.0 / mu, INF)
+    d_mu, d_theta = logpmf_grad(0.0, mu, 1e-300)
+    d_mu_mu, d_mu_theta, d_theta_theta = logpmf_hess(0.0, mu, 1e-300)
+    assert abs(d_mu) <= 1e-290 and d_theta < -600.0
+    assert abs(d_mu_mu) <= 1e-290 and abs(d_mu_theta * mu + 1.0) <= 1e-15 and d_theta_theta > 1e290
+
+
+def test_lgamma_ratio_edges():
+    for f in (dlgamma_ratio, d2lgamma_ratio):
+        assert f(0.0, 0.0) == 0.0 and f(0.0, 2.0) == 0.0 and f(3.0, INF) == 0.0
+        for k, theta in [(-1.0, 2.0), (1.5, 2.0), (INF, 2.0), (NAN, 2.0), (1.0, -1.0), (1.0, NAN)]:
+            assert math.isnan(f(k, theta))
+    assert dlgamma_ratio(3.0, 0.0) == INF and d2lgamma_ratio(3.0, 0.0) == -INF
+
+
+def test_overflow_to_nan():
+    """theta and mu both below ~1e-154, k >= 2: d_theta_theta's two terms
+    overflow with opposite signs (documented NaN); the rest is exact."""
+    got = logpmf_grad(2.0, 1e-300, 1e-300) + logpmf_hess(2.0, 1e-300, 1e-300)
+    assert abs(got[0] / 1e300 - 1.0) <= 1e-15
+    assert got[2] == -INF and got[3] == INF and math.isnan(got[4])
+
+
+def test_integer_arguments():
+    assert logpmf_grad(3, 2, 5) == logpmf_grad(3.0, 2.0, 5.0)
+    assert logpmf_hess(3, 2, 5) == logpmf_hess(3.0, 2.0, 5.0)
+    assert dlgamma_ratio(3, 2) == dlgamma_ratio(3.0, 2.0)
+
+
+def test_compiles_for_cuda(monkeypatch):
+    """Every function compiles to PTX (as in test_gpu_ptx, without a GPU)."""
+    pytest.importorskip("numba_cuda")
+    import numba.cuda.dispatcher
+    from numba import cuda, float64
+    monkeypatch.setattr(numba.cuda.dispatcher, "get_current_device",
+                        lambda: types.SimpleNamespace(compute_capability=(8, 0)))
+
+    def kernel(k, mu, theta, out):
+        i = cuda.grid(1)
+        if i < k.shape[0]:
+            g = logpmf_grad(k[i], mu[i], theta[i])
+            h = logpmf_hess(k[i], mu[i], theta[i])
+            out[i, 0] = g[0] + g[1] + h[0] + h[1] + h[2]
+            out[i, 1] = dlgamma_ratio(k[i], theta[i]) + d2lgamma_ratio(k[i], theta[i])
+
+    a = float64[:]
+    ptx, _ = cuda.compile_ptx(kernel, (a, a, a, float64[:, :]), cc=(8, 0))
+    assert ".target sm_80" in ptx and ".entry" in ptx
