@@ -47,10 +47,10 @@ def _broadcast(a, shape, chunks):
     return da.broadcast_to(a, shape, chunks=chunks)
 
 
-def _block_elementwise(*args, fname, names, nout, dtype):
+def _block_elementwise(*args, fname, names, nout, out_dtype):
     """One block: the serial tile kernel (Dask runs blocks in parallel)."""
     ops, full, _, _, _ = _arrays.operands(args, names)
-    res = [np.empty(_arrays.shape2(full), dtype) for _ in range(nout)]
+    res = [np.empty(_arrays.shape2(full), out_dtype) for _ in range(nout)]
     if res[0].size:
         tiles.elementwise(fname, ops, res, parallel=False)
     res = [r.reshape(full) for r in res]
@@ -68,7 +68,7 @@ def elementwise(distribution, name, args):
         return evaluate(distribution, name, args)
     ndim = max(np.ndim(a) for a in aligned)
     kw = dict(fname=tiles.kernel_name(distribution, name), names=f.operands,
-              nout=len(f.outputs), dtype=dtype)
+              nout=len(f.outputs), out_dtype=dtype)
     if len(f.outputs) == 1:
         return da.map_blocks(_block_elementwise, *aligned, **kw, dtype=dtype,
                              meta=np.empty((0,) * ndim, dtype))
@@ -82,13 +82,13 @@ def _chunks(aligned):
     return next(a for a in aligned if isinstance(a, da.Array)).chunks
 
 
-def _block_draw(*params, k0, k1, full_cols, dtype, block_info=None):
+def _block_draw(*params, k0, k1, full_cols, draws_dtype, block_info=None):
     from .sampling import draw
     loc = block_info[None]["array-location"]
     shape = block_info[None]["chunk-shape"]
     rows = loc[0][0] if len(loc) == 2 else 0
     cols = loc[-1][0] if loc else 0
-    return draw(params, shape, (k0, k1), dtype, offset=rows * full_cols + cols,
+    return draw(params, shape, (k0, k1), draws_dtype, offset=rows * full_cols + cols,
                 stride=full_cols)
 
 
@@ -108,7 +108,7 @@ def draw(params, shape, key, dtype, chunks=None):
     params = [_broadcast(a, tuple(shape), chunks) for a in params]
     full_cols = shape[-1] if shape else 1
     return da.map_blocks(_block_draw, *params, k0=key[0], k1=key[1], full_cols=full_cols,
-                         dtype=np.dtype(dtype), meta=np.empty((0,) * len(shape), dtype))
+                         draws_dtype=np.dtype(dtype), dtype=np.dtype(dtype), meta=np.empty((0,) * len(shape), dtype))
 
 
 def _block_loglik(x, *params, distribution, outer, axis):

@@ -110,12 +110,46 @@ def _counts(X, axis):
     return "dense", X.T if genes_rows else X
 
 
+_DTYPES = (np.dtype(np.int64), np.dtype(np.int32), np.dtype(np.float64), np.dtype(np.float32))
+
+
+def _ro(a):
+    """a read-only view: read-only and writable inputs share one compiled
+    kernel."""
+    a = a.view()
+    a.flags.writeable = False
+    return a
+
+
+def _dense_operand(A):
+    """(A or A.T as a C-contiguous array, transposed?): no copy for C- and
+    F-ordered arrays."""
+    if A.flags.c_contiguous:
+        return A, False
+    if A.flags.f_contiguous:
+        return A.T, True
+    return np.ascontiguousarray(A), False
+
+
 def _kernel_counts(kind, X):
-    """(fmt, X2d, indptr, indices, data) for the kernels."""
+    """The kernels' counts operand (see nbnumba._cpu.fit._gather): one tuple
+    type for every dtype and layout, so that one compiled kernel serves them
+    all."""
+    dense = [_ro(np.empty((0, 0), d)) for d in _DTYPES]
     if kind == "dense":
-        return 0, X, np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0)
+        if X.dtype not in _DTYPES:
+            integer = X.dtype == np.bool_ or (np.issubdtype(X.dtype, np.integer)
+                                              and X.dtype != np.uint64)
+            X = X.astype(np.int64 if integer else np.float64)
+        A, tr = _dense_operand(X)
+        fmt = _DTYPES.index(A.dtype)
+        dense[fmt] = _ro(A)
+        return (fmt, tr, *dense, _ro(np.zeros(1, np.int64)), _ro(np.empty(0, np.int32)),
+                _ro(np.empty(0)))
+    indptr = X.indptr.astype(np.int64)
+    indices = X.indices if X.indices.dtype == np.int32 else X.indices.astype(np.int32)
     data = X.data if X.data.dtype == np.float64 else X.data.astype(np.float64)
-    return 1, np.empty((0, 0)), X.indptr, X.indices, data
+    return (4, False, *dense, _ro(indptr), _ro(indices), _ro(data))
 
 
 def _means(mu, n, g, genes_rows):
@@ -176,16 +210,16 @@ def _raise_status(status):
 
 def _theta_numpy(kind, X, s, m, M, max_iter, tol, parallel):
     """fit_theta's (4, genes) array: theta, converged, iterations, loglik."""
-    fmt, X2, indptr, indices, data = _kernel_counts(kind, X)
+    src = _kernel_counts(kind, X)
     g = X.shape[1]
     out = np.empty((4, g))
     status = np.zeros(g, np.int8)
     dense_mu = M is not None
     compact = not dense_mu and s.size > 0 and bool(np.all(s == s[0]))
-    Mk = M if dense_mu else np.empty((1, 1))
+    Mk, trM = _dense_operand(np.asarray(M, np.float64)) if dense_mu else (np.empty((1, 1)), False)
     kernel = _k.theta_parallel if parallel else _k.theta_serial
     if g:
-        kernel(_k.VERSION, fmt, X2, indptr, indices, data, s, m, Mk, dense_mu, compact,
+        kernel(_k.VERSION, src, _ro(s), _ro(m), _ro(Mk), trM, dense_mu, compact,
                max_iter, tol, out, status)
     _raise_status(status)
     return out
@@ -290,3 +324,202 @@ def _theta_dask(X, mu, genes_rows, max_iter, tol):
 
 def _theta_block_dask(X, M, m, s, max_iter, tol, dense_mu):
     return _theta_block(X, M, s, m[0], max_iter, tol, dense_mu)
+
+
+# ------------------------------------------------------------ fit
+
+@dataclass(frozen=True)
+class GLMFit:
+    """Result of :func:`fit`, one row per gene (NumPy arrays, or Dask arrays
+    for Dask input).
+
+    Attributes
+    ----------
+    coefficients : float64, genes x p
+        The coefficients of the log link, ``log mu_ij = log s_i + x_i .
+        beta_j`` (glmGamPoi's ``Beta``, there p x genes). All-zero genes:
+        ``-inf`` (intercept-only) or NaN (a design): their fitted means are 0.
+    theta : float64
+        The inverse dispersion (glmGamPoi's ``1 / overdispersions``): ``inf``
+        for Poisson genes, ``0`` for all-zero genes (any theta fits their
+        zero means equally).
+    converged : bool
+    iterations : int64
+        Newton iterations of the Poisson fit and of the NB fit together (the
+        intercept-only Poisson fit is closed form: none).
+    loglik : float64
+        The log-likelihood at the estimate (exact; without the Cox-Reid term
+        even where ``cox_reid=True``).
+    size_factors : ndarray
+        The size factors used (per cell).
+    design : ndarray or None
+        The model matrix used (cells x p), None for intercept-only.
+    axis : int
+        The axis of the cells in the counts.
+    """
+
+    coefficients: np.ndarray
+    theta: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    loglik: np.ndarray
+    size_factors: np.ndarray
+    design: object
+    axis: int = 0
+
+    def fitted_means(self):
+        """The fitted means ``s_i exp(x_i . beta_j)``, dense, in the counts'
+        layout (cells x genes for ``axis=0``): computed on demand, never
+        stored in the result (NumPy, or Dask for Dask results)."""
+        beta = self.coefficients
+        s = self.size_factors
+        if self.design is None:
+            mu = s[:, None] * np.exp(beta[:, 0])[None, :]
+        else:
+            lin = self.design @ beta.T
+            mu = s[:, None] * np.exp(lin)
+        return mu.T if self.axis in (1, -1) else mu
+
+
+def _size_factors(size_factors, X, kind, n):
+    if size_factors is None:
+        return np.ones(n)
+    if isinstance(size_factors, str):
+        if size_factors != "normed_sum":
+            raise ValueError('size_factors must be None, "normed_sum" or an array')
+        # glmGamPoi's "normed_sum": the cells' totals over their geometric mean
+        tot = np.asarray(X.sum(axis=1)).reshape(-1).astype(np.float64)
+        if kind == "dask":
+            tot = np.asarray(tot.compute()) if hasattr(tot, "compute") else tot
+        pos = tot > 0
+        if not pos.all():
+            raise ValueError("normed_sum size factors need cells with a positive total")
+        return tot / np.exp(np.mean(np.log(tot)))
+    s = np.asarray(size_factors, np.float64).reshape(-1)
+    if s.size == 1:
+        s = np.full(n, s[0])
+    if s.size != n:
+        raise ValueError(f"size_factors must have one entry per cell ({n}), not {s.size}")
+    if not np.all((s > 0) & np.isfinite(s)):
+        raise ValueError("size factors must be positive and finite")
+    return s
+
+
+def _design(design, n):
+    """(Xt (p x n, C-contiguous), P (p x n): the least squares solver, icpt)."""
+    if design is None:
+        return np.ones((1, n)), np.empty((1, n)), True
+    D = np.asarray(design, np.float64)
+    if D.ndim == 1:
+        D = D[:, None]
+    if D.ndim != 2 or D.shape[0] != n:
+        raise ValueError(f"design must be cells x p with {n} rows, not of shape {D.shape}")
+    if not np.all(np.isfinite(D)):
+        raise ValueError("design must be finite")
+    if np.linalg.matrix_rank(D) < D.shape[1]:
+        raise ValueError("design must have full column rank")
+    return np.ascontiguousarray(D.T), np.ascontiguousarray(np.linalg.pinv(D)), False
+
+
+def _glm_numpy(kind, X, s, Xt, P, icpt, cr, max_iter, tol, parallel):
+    """fit's (p + 4, genes) array: coefficients, theta, converged,
+    iterations, loglik."""
+    src = _kernel_counts(kind, X)
+    g = X.shape[1]
+    p = Xt.shape[0]
+    out = np.empty((p + 4, g))
+    status = np.zeros(g, np.int8)
+    kernel = _k.glm_parallel if parallel else _k.glm_serial
+    if g:
+        kernel(_k.VERSION, src, _ro(s), _ro(np.log(s)), _ro(Xt), _ro(P), icpt, cr,
+               max_iter, tol, out, status)
+    _raise_status(status)
+    return out
+
+
+def _glm_block(X, s, Xt, P, icpt, cr, max_iter, tol):
+    kind, Xb = _counts(X, 0)
+    return _glm_numpy(kind, Xb, s, Xt, P, icpt, cr, max_iter, tol, False)
+
+
+def fit(X, size_factors=None, design=None, *, axis=0, cox_reid=False, max_iter=100, tol=1e-8):
+    """The Negative Binomial GLM with log link, per gene: maximum likelihood
+    coefficients and theta.
+
+    ``X_ij ~ NB(mu_ij, theta_j)``, ``log mu_ij = log s_i + x_i . beta_j``.
+
+    Parameters
+    ----------
+    X : array_like, sparse matrix/array or Dask array
+        Counts, cells x genes (``axis=0``) or genes x cells (``axis=1``).
+    size_factors : None, array_like or "normed_sum"
+        Per cell, entering as offsets ``log s_i``. None: all 1 (glmGamPoi's
+        default is "normed_sum", which computes them: pass
+        ``size_factors="normed_sum"`` for its convention, the cells' totals
+        over their geometric mean).
+    design : None or array_like
+        The model matrix, cells x p (glmGamPoi's ``design`` as a matrix;
+        a formula there, ``model.matrix`` of it here). None: intercept only
+        (glmGamPoi's ``design = ~1``).
+    axis : 0 or 1
+        The axis of the cells in X.
+    cox_reid : bool
+        Estimate theta by the Cox-Reid adjusted profile likelihood
+        ``l(beta_hat(theta), theta) - log det(X' W X) / 2``,
+        ``W = diag(mu theta / (theta + mu))``, as edgeR and DESeq2 (exact:
+        beta_hat follows theta, in the term too). glmGamPoi's
+        ``do_cox_reid_adjustment = TRUE`` (the default of ``glm_gp``) holds
+        the means fixed while it moves theta and scales the term by 0.99, so
+        its estimates differ slightly.
+    max_iter, tol : int, float
+        Largest number of Newton iterations per gene (Poisson and NB fits
+        together); convergence when every component of a Newton step (the
+        coefficients, log(theta)) is at most ``tol``, or when the predicted
+        log-likelihood gain of the next step is below ``tol**2 * n_cells``.
+
+    Returns
+    -------
+    GLMFit
+        ``coefficients`` (genes x p), ``theta``, ``converged``,
+        ``iterations``, ``loglik``, and ``fitted_means()`` to form the means
+        (cells x genes, dense) on demand.
+
+    Notes
+    -----
+    First the Poisson GLM (closed form for intercept-only: ``log(sum x /
+    sum s)``; else Newton from the least squares fit of ``log(x + 0.5) -
+    log s``). Where the derivative of the (adjusted) profile likelihood in
+    ``1/theta`` at 0 is <= 0 the gene is Poisson: ``theta = inf`` with the
+    Poisson coefficients. Otherwise joint Newton steps on (beta,
+    log(theta)) with the exact Hessian, from the Poisson coefficients and
+    the moment estimate of theta: the step in log(theta) is that of the
+    profile likelihood (Schur complement), kept in a bracket of its score's
+    sign change (bisection where a step leaves it), at most 4 in
+    log(theta) and 8 in any coefficient. The Cox-Reid term enters the
+    theta score exactly and its Hessian with the means held fixed.
+
+    glmGamPoi's ``glm_gp`` alternates: coefficients by Fisher scoring for a
+    rough overdispersion, then ``overdispersion_mle`` with the means held
+    fixed, then the coefficients again; it shrinks the overdispersions
+    towards a trend unless ``overdispersion_shrinkage = FALSE``.
+    """
+    max_iter, tol = _check_options(max_iter, tol)
+    kind, X = _counts(X, axis)
+    n, g = X.shape
+    s = _size_factors(size_factors, X, kind, n)
+    Xt, P, icpt = _design(design, n)
+    p = Xt.shape[0]
+    design_out = None if icpt else np.ascontiguousarray(Xt.T)
+    cr = bool(cox_reid)
+    if kind == "dask":
+        import dask.array as da
+        X = X.rechunk({0: -1})
+        chunks = X.chunks[1]
+        out = da.map_blocks(_glm_block, X, s=s, Xt=Xt, P=P, icpt=icpt, cr=cr,
+                            max_iter=max_iter, tol=tol, chunks=((p + 4,), chunks),
+                            dtype=np.float64, meta=np.empty((0, 0)))
+    else:
+        out = _glm_numpy(kind, X, s, Xt, P, icpt, cr, max_iter, tol, True)
+    return GLMFit(coefficients=out[:p].T, theta=out[p], converged=out[p + 1] != 0,
+                  iterations=out[p + 2].astype(np.int64), loglik=out[p + 3],
+                  size_factors=s, design=design_out, axis=axis)

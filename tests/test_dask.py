@@ -55,10 +55,11 @@ def test_cluster_results_equal_numpy_bit_for_bit(client, chunks):
 
 def test_sampling_with_explicit_chunks_and_size(client):
     from nbnumba import _dask
-    from nbnumba.sampling import draw, key
+    from nbnumba._arrays import key
+    from nbnumba.sampling import draw
     k = key(3)
-    lazy = _dask.draw(2.0, THETA, (600, 90), k, np.float64, chunks=(77, 13))
-    np.testing.assert_array_equal(lazy.compute(), draw(2.0, THETA, (600, 90), k, np.float64))
+    lazy = _dask.draw((2.0, THETA), (600, 90), k, np.float64, chunks=(77, 13))
+    np.testing.assert_array_equal(lazy.compute(), draw((2.0, THETA), (600, 90), k, np.float64))
 
 
 def test_faces_and_loglik_on_the_cluster(client):

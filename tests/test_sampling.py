@@ -115,12 +115,12 @@ def test_kernel_draws_are_the_scalar_samplers_bit_for_bit():
     k0, k1 = U(5), U(6)
     want = np.empty(n)
     _scalar_draws(mu, theta, k0, k1, want)
-    np.testing.assert_array_equal(draw(mu, theta, (n,), (k0, k1), np.float64), want)
-    np.testing.assert_array_equal(draw(mu.reshape(100, -1), theta.reshape(100, -1), (100, n // 100),
+    np.testing.assert_array_equal(draw((mu, theta), (n,), (k0, k1), np.float64), want)
+    np.testing.assert_array_equal(draw((mu.reshape(100, -1), theta.reshape(100, -1)), (100, n // 100),
                                        (k0, k1), np.float64).ravel(), want)
     big = np.where(mu <= 10.0, 20.0, mu)      # tiles with no mean <= 10 (NaN, inf kept)
     _scalar_draws(big, theta, k0, k1, want)
-    np.testing.assert_array_equal(draw(big, theta, (n,), (k0, k1), np.float64), want)
+    np.testing.assert_array_equal(draw((big, theta), (n,), (k0, k1), np.float64), want)
 
 
 def test_independence_of_neighbours_and_keys():
@@ -146,8 +146,8 @@ def test_same_result_for_any_thread_count_and_split():
     np.testing.assert_array_equal(nbnumba.rvs(4.0, 1.0, size=(10, 100), random_state=2).ravel(),
                                   nbnumba.rvs(4.0, 1.0, size=1000, random_state=2))
     # a block of a larger array, by offset
-    whole = draw(4.0, 1.0, (1000,), 9, np.float64)
-    np.testing.assert_array_equal(draw(4.0, 1.0, (200,), 9, np.float64, offset=500), whole[500:700])
+    whole = draw((4.0, 1.0), (1000,), 9, np.float64)
+    np.testing.assert_array_equal(draw((4.0, 1.0), (200,), 9, np.float64, offset=500), whole[500:700])
 
 
 def test_limits():
@@ -203,5 +203,6 @@ def test_parameters_share_one_compiled_kernel():
     ro.flags.writeable = False
     for a, b in [(mu, 2.0), (ro, mu), (mu, ro), (2.0, mu), (mu, np.float64(5.0))]:
         nbnumba.rvs(a, b, random_state=1)
-    sigs = sampling._sample_tiles.signatures
+    from nbnumba._cpu.sampling import sample_tiles
+    sigs = sample_tiles.signatures
     assert sigs and all(not s[0].mutable and not s[1].mutable for s in sigs)

@@ -200,12 +200,22 @@ def _theta_sums(kc, mc, nc, n0, m0, theta, vals, tails, nd, ta, tb):
 
 
 @_helper
-def _loglik(kc, mc, nc, n0, m0, theta, buf):
+def _loglik(kc, mc, nc, n0, m0, theta, vals, tails, nd, grouped, buf):
     """The gene's exact log-likelihood: nbinom's log-pmf per cell (the
-    branch-free path over a tile, the general one where it gives NaN),
-    compensated sum."""
+    branch-free path over a tile, the general one where it gives NaN), each
+    tile summed by a vectorized reduction (terms of one sign: relative error
+    below TILE / 4 ulp), the tiles with Neumaier's compensation. Where the
+    mean is the same in every cell (``grouped``: m0, n0 zeros and the
+    nonzero counts in kc), per distinct count instead."""
     s = 0.0
     c = 0.0
+    if grouped:
+        for l in range(nd):
+            f = tails[l] - (tails[l + 1] if l + 1 < nd else 0.0)
+            s, c = _neumaier(s, c, f * nbinom.logpmf(vals[l], m0, theta))
+        if n0 > 0:
+            s, c = _neumaier(s, c, n0 * nbinom.logpmf(0.0, m0, theta))
+        return s + c
     for i0 in range(0, nc, TILE):
         L = min(TILE, nc - i0)
         k = kc[i0:i0 + L]
@@ -213,12 +223,9 @@ def _loglik(kc, mc, nc, n0, m0, theta, buf):
         for i in range(L):
             buf[i] = nbinom._logpmf_fast(k[i], mu[i], theta)
         for i in range(L):
-            r = buf[i]
-            if r != r:
-                r = nbinom._logpmf_slow(k[i], mu[i], theta)
-            s, c = _neumaier(s, c, r)
-    if n0 > 0:
-        s, c = _neumaier(s, c, n0 * nbinom.logpmf(0.0, m0, theta))
+            if buf[i] != buf[i]:
+                buf[i] = nbinom._logpmf_slow(k[i], mu[i], theta)
+        s, c = _neumaier(s, c, _sum(buf, L))
     return s + c
 
 
@@ -230,15 +237,41 @@ def _is_count(k):
 
 
 @_helper
-def _gather(fmt, X, indptr, indices, data, j0, gn, n, compact, kb, nc, n0):
+def _gather_dense(X, tr, j0, gn, n, kb):
+    """Columns j0:j0+gn of X (cells x genes; genes x cells where tr) into
+    the rows of kb, as float64."""
+    if tr:
+        for g in range(gn):
+            row = X[j0 + g]
+            for i in range(n):
+                kb[g, i] = row[i]
+    else:
+        for i in range(n):
+            row = X[i]
+            for g in range(gn):
+                kb[g, i] = row[j0 + g]
+
+
+@_helper
+def _gather(src, j0, gn, n, compact, kb, nc, n0):
     """Counts of genes j0:j0+gn into the rows of kb: all n cells, or with
     ``compact`` the nonzero ones in cell order (nc[g] of them, n0[g] zeros).
-    Returns per gene whether every count is a count (bool array)."""
+    Returns per gene whether every count is a count (bool array).
+
+    src = (fmt, tr, X int64, X int32, X float64, X float32, indptr, indices,
+    data): fmt 0-3 picks the dense X of that dtype (C-contiguous, cells x
+    genes, or genes x cells where tr), fmt 4 the CSC arrays."""
+    fmt, tr, xi8, xi4, xf8, xf4, indptr, indices, data = src
     good = np.ones(gn, np.bool_)
-    if fmt == 0:
-        for i in range(n):
-            for g in range(gn):
-                kb[g, i] = X[i, j0 + g]
+    if fmt < 4:
+        if fmt == 0:
+            _gather_dense(xi8, tr, j0, gn, n, kb)
+        elif fmt == 1:
+            _gather_dense(xi4, tr, j0, gn, n, kb)
+        elif fmt == 2:
+            _gather_dense(xf8, tr, j0, gn, n, kb)
+        else:
+            _gather_dense(xf4, tr, j0, gn, n, kb)
         for g in range(gn):
             row = kb[g]
             ok = True
@@ -261,7 +294,7 @@ def _gather(fmt, X, indptr, indices, data, j0, gn, n, compact, kb, nc, n0):
                 row[:n] = 0.0
             m = 0
             for p in range(indptr[j], indptr[j + 1]):
-                k = float(data[p])
+                k = data[p]
                 ok = ok and _is_count(k)
                 if compact:
                     if k != 0.0:
@@ -276,38 +309,62 @@ def _gather(fmt, X, indptr, indices, data, j0, gn, n, compact, kb, nc, n0):
 
 
 @_helper
+def _heapsort(a, n):
+    """Sort a[:n] in place (Numba's np.sort takes seconds to compile)."""
+    for start in range(n // 2 - 1, -1, -1):
+        _sift(a, start, n)
+    for end in range(n - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift(a, 0, end)
+
+
+@_helper
+def _sift(a, root, n):
+    while True:
+        child = 2 * root + 1
+        if child >= n:
+            return
+        if child + 1 < n and a[child] < a[child + 1]:
+            child += 1
+        if a[root] >= a[child]:
+            return
+        a[root], a[child] = a[child], a[root]
+        root = child
+
+
+@_helper
 def _distinct(kc, nc, hist, big, vals, tails):
     """Sorted distinct nonzero counts of kc[:nc] into vals, tails[l] = the
     number of counts >= vals[l]; returns their number. hist (HIST zeros)
     is left zeroed."""
-    nd = 0
+    top = 0
     nb = 0
     for i in range(nc):
         k = kc[i]
         if k > 0.0:
             if k < HIST:
                 ik = int(k)
-                if hist[ik] == 0:
-                    vals[nd] = k
-                    nd += 1
                 hist[ik] += 1
+                top = max(top, ik)
             else:
                 big[nb] = k
                 nb += 1
-    vals[:nd] = np.sort(vals[:nd])
-    for l in range(nd):
-        ik = int(vals[l])
-        tails[l] = hist[ik]
-        hist[ik] = 0
+    nd = 0
+    for ik in range(1, top + 1):
+        if hist[ik] > 0:
+            vals[nd] = ik
+            tails[nd] = hist[ik]
+            hist[ik] = 0
+            nd += 1
     if nb > 0:
-        b = np.sort(big[:nb])
+        _heapsort(big, nb)
         prev = -1.0
         for i in range(nb):
-            if b[i] != prev:
-                vals[nd] = b[i]
+            if big[i] != prev:
+                vals[nd] = big[i]
                 tails[nd] = 0.0
                 nd += 1
-                prev = b[i]
+                prev = big[i]
             tails[nd - 1] += 1.0
     acc = 0.0
     for l in range(nd - 1, -1, -1):
@@ -382,7 +439,7 @@ def _theta_gene(kc, mc, nc, n0, m0, vals, tails, nd, n, max_iter, tol, ta, tb):
 
 
 @_helper
-def _theta_genes(fmt, X, indptr, indices, data, s, m, M, dense_mu, compact,
+def _theta_genes(src, s, m, M, trM, dense_mu, compact,
                  j0, j1, max_iter, tol, out, status):
     """fit_theta for genes j0:j1, serially: out[:, j] = theta, converged,
     iterations, loglik; status[j] (see the codes above)."""
@@ -400,11 +457,9 @@ def _theta_genes(fmt, X, indptr, indices, data, s, m, M, dense_mu, compact,
     s0 = s[0] if n > 0 else 1.0
     for b0 in range(j0, j1, GATHER):
         gn = min(GATHER, j1 - b0)
-        good = _gather(fmt, X, indptr, indices, data, b0, gn, n, compact, kb, nc, n0)
+        good = _gather(src, b0, gn, n, compact, kb, nc, n0)
         if dense_mu:
-            for i in range(n):
-                for g in range(gn):
-                    mb[g, i] = M[i, b0 + g]
+            _gather_dense(M, trM, b0, gn, n, mb)
         for g in range(gn):
             j = b0 + g
             kc = kb[g]
@@ -450,24 +505,526 @@ def _theta_genes(fmt, X, indptr, indices, data, s, m, M, dense_mu, compact,
             out[0, j] = theta
             out[1, j] = 1.0 if conv else 0.0
             out[2, j] = iters
-            out[3, j] = _loglik(kc, mc, ncg, n0g, m0, theta, ta)
+            out[3, j] = _loglik(kc, mc, ncg, n0g, m0, theta, vals, tails, nd, compact, ta)
 
 
 @compiled(parallel=True)
-def theta_parallel(version, fmt, X, indptr, indices, data, s, m, M, dense_mu, compact,
+def theta_parallel(version, src, s, m, M, trM, dense_mu, compact,
                    max_iter, tol, out, status):
     """_theta_genes over all genes, blocks of GATHER genes on all threads."""
     numba.literally(version)
     ng = out.shape[1]
     for b in prange((ng + GATHER - 1) // GATHER):
-        _theta_genes(fmt, X, indptr, indices, data, s, m, M, dense_mu, compact,
+        _theta_genes(src, s, m, M, trM, dense_mu, compact,
                      b * GATHER, min(b * GATHER + GATHER, ng), max_iter, tol, out, status)
 
 
 @compiled()
-def theta_serial(version, fmt, X, indptr, indices, data, s, m, M, dense_mu, compact,
+def theta_serial(version, src, s, m, M, trM, dense_mu, compact,
                  max_iter, tol, out, status):
     """_theta_genes over all genes on the calling thread (Dask blocks)."""
     numba.literally(version)
-    _theta_genes(fmt, X, indptr, indices, data, s, m, M, dense_mu, compact,
+    _theta_genes(src, s, m, M, trM, dense_mu, compact,
                  0, out.shape[1], max_iter, tol, out, status)
+
+
+# ------------------------------------------------------------ the NB GLM
+# Coefficients beta (p of them) and eta = log(theta) of one gene, with
+# mu_i = s_i exp(x_i . beta): the offsets log(s_i) are the size factors.
+# Per cell, with t = theta + mu, v = (k - mu) / t, the derivatives of the
+# log-pmf through the linear predictor are
+#   d/dbeta        x  w1,  w1 = mu d_mu = theta v
+#   d2/dbeta2      x x' w2, w2 = -theta mu (theta + k) / t**2
+#   d2/dbeta dtheta x w3,   w3 = mu d_mu_theta = mu v / t
+# and the theta derivatives are those of fit_theta. The Cox-Reid term
+# -log det(X' W X) / 2 has W = mu theta / t, dW/dtheta = mu**2 / t**2,
+# d2W/dtheta2 = -2 mu**2 / t**3 and dW/dmu mu = theta**2 mu / t**2 (Q).
+# In the Poisson limit (poisson=True) the same slots hold w1 = k - mu,
+# w2 = -mu, and theta**2 times w3, W1 and Q (mu (k - mu), mu**2, mu): the
+# derivatives in 1/theta at 0, up to sign.
+
+# rows of the per-tile weight buffers
+_W1, _W2, _W3, _A, _B, _SQ, _M2, _WC, _WC1, _WC2, _Q = range(11)
+NBUF = 11
+
+
+@_inline
+def _nb_weights(k, mu, theta):
+    t = theta + mu
+    it = 1.0 / t
+    d = k - mu
+    tk = theta + k
+    v = d * it
+    r = d / (t + tk)
+    a = _log1pmx_fast(v, r, tk * it)
+    b = v * v / tk
+    w1 = theta * v
+    mit = mu * it
+    w2 = -theta * mit * tk * it
+    w3 = mit * v
+    wc = mit * theta
+    wc1 = mit * mit
+    wc2 = -2.0 * wc1 * it
+    q = theta * theta * mit * it
+    return w1, w2, w3, a, b, d * d - k, mu * mu, wc, wc1, wc2, q
+
+
+@_inline
+def _poisson_weights(k, mu):
+    d = k - mu
+    return d, -mu, mu * d, 0.0, 0.0, d * d - k, mu * mu, mu, mu * mu, 0.0, mu
+
+
+@_helper
+def _weights_into(buf, i, w):
+    for r in range(NBUF):
+        buf[r, i] = w[r]
+
+
+@_helper
+def _acc_layout(p):
+    """Offsets in the flat accumulator: A, B, S, M2 (0..3), then gb, H,
+    hbt, and for Cox-Reid Bc, B1, B2, T."""
+    o_gb = 4
+    o_h = o_gb + p
+    o_hbt = o_h + p * p
+    o_bc = o_hbt + p
+    o_b1 = o_bc + p * p
+    o_b2 = o_b1 + p * p
+    o_t = o_b2 + p * p
+    return o_gb, o_h, o_hbt, o_bc, o_b1, o_b2, o_t, o_t + p * p * p
+
+
+@_helper
+def _acc(w, Xt, icpt, i0, L, p, order, out, o, scale):
+    """out[o:] += scale * sum_i w_i x_i (order 1), x_i x_i' (2) or
+    x_i (x) x_i (x) x_i (3) over cells i0:i0+L (lower triangles only;
+    x_i = 1 where icpt)."""
+    if icpt:
+        out[o] += scale * _sum(w, L)
+        return
+    if order == 1:
+        for a in range(p):
+            out[o + a] += scale * _dot(w, Xt[a, i0:i0 + L], L)
+    elif order == 2:
+        for a in range(p):
+            xa = Xt[a, i0:i0 + L]
+            for b in range(a + 1):
+                out[o + a * p + b] += scale * _dot3(w, xa, Xt[b, i0:i0 + L], L)
+    else:
+        for a in range(p):
+            xa = Xt[a, i0:i0 + L]
+            for b in range(a + 1):
+                xb = Xt[b, i0:i0 + L]
+                for c in range(b + 1):
+                    out[o + (a * p + b) * p + c] += scale * _dot4(w, xa, xb, Xt[c, i0:i0 + L], L)
+
+
+@_helper
+def _symmetrize(out, o, p, order):
+    if order == 2:
+        for a in range(p):
+            for b in range(a):
+                out[o + b * p + a] = out[o + a * p + b]
+    else:
+        for a in range(p):
+            for b in range(p):
+                for c in range(p):
+                    i, j, l = a, b, c           # sort descending
+                    if i < j:
+                        i, j = j, i
+                    if j < l:
+                        j, l = l, j
+                    if i < j:
+                        i, j = j, i
+                    out[o + (a * p + b) * p + c] = out[o + (i * p + j) * p + l]
+
+
+@_helper
+def _means_into(mub, i0, L, s, off, Xt, icpt, beta, c, p):
+    """Means of cells i0:i0+L into mub[:L]: s_i c (icpt, c = exp(beta0))
+    or exp(off_i + x_i . beta)."""
+    if icpt:
+        for i in range(L):
+            mub[i] = s[i0 + i] * c
+        return
+    for i in range(L):
+        mub[i] = off[i0 + i]
+    for a in range(p):
+        xa = Xt[a, i0:i0 + L]
+        ba = beta[a]
+        for i in range(L):
+            mub[i] += ba * xa[i]
+    for i in range(L):
+        mub[i] = exp_fast(min(max(mub[i], -700.0), 700.0))
+
+
+@_helper
+def _glm_pass(kc, nc, n0, s, off, s0, Xt, icpt, compact, beta, theta, poisson, cr,
+              vals, tails, nd, buf, mub, acc, p):
+    """The sums of one Newton iteration at (beta, theta) into acc (layout
+    of _acc_layout)."""
+    o_gb, o_h, o_hbt, o_bc, o_b1, o_b2, o_t, size = _acc_layout(p)
+    acc[:size] = 0.0
+    c = math.exp(beta[0]) if icpt else 1.0
+    for i0 in range(0, nc, TILE):
+        L = min(TILE, nc - i0)
+        k = kc[i0:i0 + L]
+        if compact:
+            mub[:L] = s0 * c
+        else:
+            _means_into(mub, i0, L, s, off, Xt, icpt, beta, c, p)
+        if poisson:
+            for i in range(L):
+                w = _poisson_weights(k[i], mub[i])
+                buf[_W1, i], buf[_W2, i], buf[_W3, i], buf[_A, i], buf[_B, i] = w[0], w[1], w[2], w[3], w[4]
+                buf[_SQ, i], buf[_M2, i], buf[_WC, i], buf[_WC1, i], buf[_WC2, i] = w[5], w[6], w[7], w[8], w[9]
+                buf[_Q, i] = w[10]
+        else:
+            for i in range(L):
+                w = _nb_weights(k[i], mub[i], theta)
+                buf[_W1, i], buf[_W2, i], buf[_W3, i], buf[_A, i], buf[_B, i] = w[0], w[1], w[2], w[3], w[4]
+                buf[_SQ, i], buf[_M2, i], buf[_WC, i], buf[_WC1, i], buf[_WC2, i] = w[5], w[6], w[7], w[8], w[9]
+                buf[_Q, i] = w[10]
+        _glm_accumulate(buf, Xt, icpt, i0, L, p, cr, poisson, acc, 1.0)
+    if n0 > 0:
+        m0 = s0 * c
+        w = _poisson_weights(0.0, m0) if poisson else _nb_weights(0.0, m0, theta)
+        for r in range(NBUF):
+            buf[r, 0] = w[r]
+        _glm_accumulate(buf, Xt, True, 0, 1, p, cr, poisson, acc, float(n0))
+    if not poisson:
+        la, lb = _lgamma_parts(vals, tails, nd, theta)
+        acc[0] += la
+        acc[1] += lb
+    _symmetrize(acc, o_h, p, 2)
+    if cr:
+        _symmetrize(acc, o_bc, p, 2)
+        _symmetrize(acc, o_b1, p, 2)
+        _symmetrize(acc, o_b2, p, 2)
+        _symmetrize(acc, o_t, p, 3)
+
+
+@_helper
+def _glm_accumulate(buf, Xt, icpt, i0, L, p, cr, poisson, acc, scale):
+    o_gb, o_h, o_hbt, o_bc, o_b1, o_b2, o_t, size = _acc_layout(p)
+    if not poisson:
+        acc[0] += scale * _sum(buf[_A], L)
+        acc[1] += scale * _sum(buf[_B], L)
+    acc[2] += scale * _sum(buf[_SQ], L)
+    acc[3] += scale * _sum(buf[_M2], L)
+    _acc(buf[_W1], Xt, icpt, i0, L, p, 1, acc, o_gb, scale)
+    _acc(buf[_W2], Xt, icpt, i0, L, p, 2, acc, o_h, scale)
+    _acc(buf[_W3], Xt, icpt, i0, L, p, 1, acc, o_hbt, scale)
+    if cr:
+        _acc(buf[_WC], Xt, icpt, i0, L, p, 2, acc, o_bc, scale)
+        _acc(buf[_WC1], Xt, icpt, i0, L, p, 2, acc, o_b1, scale)
+        if not poisson:
+            _acc(buf[_WC2], Xt, icpt, i0, L, p, 2, acc, o_b2, scale)
+        _acc(buf[_Q], Xt, icpt, i0, L, p, 3, acc, o_t, scale)
+
+
+# ---- small dense linear algebra (p x p, row-major flat arrays)
+
+@_helper
+def _cholesky(A, o, p, L):
+    """L (p x p) = the Cholesky factor of A[o:o+p*p] (symmetric positive
+    definite); False where it is not (numerically)."""
+    for i in range(p):
+        for j in range(i + 1):
+            s = A[o + i * p + j]
+            for l in range(j):
+                s -= L[i * p + l] * L[j * p + l]
+            if i == j:
+                if not s > 0.0:
+                    return False
+                L[i * p + i] = math.sqrt(s)
+            else:
+                L[i * p + j] = s / L[j * p + j]
+    return True
+
+
+@_helper
+def _chol_solve(L, p, b, ob, x):
+    """x = A^-1 b[ob:ob+p] from A's Cholesky factor L."""
+    for i in range(p):
+        s = b[ob + i]
+        for l in range(i):
+            s -= L[i * p + l] * x[l]
+        x[i] = s / L[i * p + i]
+    for i in range(p - 1, -1, -1):
+        s = x[i]
+        for l in range(i + 1, p):
+            s -= L[l * p + i] * x[l]
+        x[i] = s / L[i * p + i]
+
+
+@_helper
+def _chol_inverse(L, p, inv, e, x):
+    """inv = A^-1 (p x p) from A's Cholesky factor L."""
+    for j in range(p):
+        e[:p] = 0.0
+        e[j] = 1.0
+        _chol_solve(L, p, e, 0, x)
+        for i in range(p):
+            inv[i * p + j] = x[i]
+
+
+@_helper
+def _cr_terms(acc, p, z, ws):
+    """Cox-Reid pieces: crd = tr(Bc^-1 B1) + tr(Bc^-1 T(z)) and
+    cr2 = tr(Bc^-1 B2) - tr((Bc^-1 B1)**2), with T(z) = sum_c T[:, :, c] z_c
+    (see _glm_gene). NaN where Bc is singular."""
+    o_gb, o_h, o_hbt, o_bc, o_b1, o_b2, o_t, size = _acc_layout(p)
+    pp = p * p
+    L = ws[0:pp]
+    inv = ws[pp:2 * pp]
+    m = ws[2 * pp:3 * pp]
+    e = ws[3 * pp:3 * pp + p]
+    x = ws[3 * pp + p:3 * pp + 2 * p]
+    if not _cholesky(acc, o_bc, p, L):
+        return NAN, NAN
+    _chol_inverse(L, p, inv, e, x)
+    t1 = 0.0
+    tz = 0.0
+    t2 = 0.0
+    for a in range(p):
+        for b in range(p):
+            t1 += inv[a * p + b] * acc[o_b1 + b * p + a]
+            t2 += inv[a * p + b] * acc[o_b2 + b * p + a]
+            tzab = 0.0
+            for c in range(p):
+                tzab += acc[o_t + (b * p + a) * p + c] * z[c]
+            tz += inv[a * p + b] * tzab
+    # m = Bc^-1 B1
+    for a in range(p):
+        for b in range(p):
+            sab = 0.0
+            for c in range(p):
+                sab += inv[a * p + c] * acc[o_b1 + c * p + b]
+            m[a * p + b] = sab
+    sq = 0.0
+    for a in range(p):
+        for b in range(p):
+            sq += m[a * p + b] * m[b * p + a]
+    return t1 + tz, t2 - sq
+
+
+@_helper
+def _glm_gene(kc, nc, n0, s, off, s0, ssum, Xt, P, icpt, compact, cr, vals, tails, nd,
+              n, max_iter, tol, buf, mub, acc, ws, beta, beta_p, dbeta, cvec):
+    """The NB GLM of one gene: (theta, converged, iterations); beta holds
+    the coefficients. See fitting.fit for the algorithm."""
+    p = beta.size
+    o_gb, o_h, o_hbt, o_bc, o_b1, o_b2, o_t, size = _acc_layout(p)
+    pp = p * p
+    L = ws[4 * pp + 2 * p:5 * pp + 2 * p]
+    total = 0.0
+    for i in range(nc):
+        total += kc[i]
+    iters = 0
+    conv = False
+    # ---- Poisson fit
+    if icpt:
+        beta[0] = math.log(total / ssum)       # its MLE
+        conv = True
+    else:
+        for a in range(p):
+            beta[a] = 0.0
+        for i0 in range(0, nc, TILE):
+            Lt = min(TILE, nc - i0)
+            for i in range(Lt):
+                mub[i] = log_fast(kc[i0 + i] + 0.5) - off[i0 + i]
+            for a in range(p):
+                beta[a] += _dot(mub, P[a, i0:i0 + Lt], Lt)
+        while iters < max_iter:
+            iters += 1
+            _glm_pass(kc, nc, n0, s, off, s0, Xt, icpt, compact, beta, 1.0, True, False,
+                      vals, tails, nd, buf, mub, acc, p)
+            for a in range(pp):
+                acc[o_h + a] = -acc[o_h + a]
+            if not _cholesky(acc, o_h, p, L):
+                break
+            _chol_solve(L, p, acc, o_gb, dbeta)
+            lam = 0.0
+            big = 0.0
+            for a in range(p):
+                lam += acc[o_gb + a] * dbeta[a]
+                big = max(big, abs(dbeta[a]))
+            f = MAX_BETA_STEP / big if big > MAX_BETA_STEP else 1.0
+            for a in range(p):
+                beta[a] += f * dbeta[a]
+            if big <= tol or 0.5 * lam <= tol * tol * n:
+                conv = True
+                break
+    # ---- the Poisson limit: d(APL)/d(1/theta) at 0, times 2
+    _glm_pass(kc, nc, n0, s, off, s0, Xt, icpt, compact, beta, 1.0, True, cr,
+              vals, tails, nd, buf, mub, acc, p)
+    S = acc[2]
+    M2 = acc[3]
+    if cr:
+        for a in range(pp):
+            acc[o_h + a] = -acc[o_h + a]
+        if _cholesky(acc, o_h, p, L):
+            _chol_solve(L, p, acc, o_hbt, cvec)
+            crd, cr2 = _cr_terms(acc, p, cvec, ws)
+            S += crd
+    beta_p[:] = beta
+    if not S > 0.0 or not conv:
+        return INF, conv, iters
+    # ---- NB: joint Newton on (beta, eta), safeguarded in eta
+    eta = math.log(min(max(M2 / S, 1e-6), 1e10))
+    lo = -INF
+    hi = INF
+    conv = False
+    while iters < max_iter:
+        iters += 1
+        theta = math.exp(eta)
+        _glm_pass(kc, nc, n0, s, off, s0, Xt, icpt, compact, beta, theta, False, cr,
+                  vals, tails, nd, buf, mub, acc, p)
+        g = theta * acc[0]
+        h = theta * theta * acc[1] + g
+        for a in range(pp):
+            acc[o_h + a] = -acc[o_h + a]
+        for a in range(p):
+            acc[o_hbt + a] *= theta          # d2/dbeta deta
+        if not _cholesky(acc, o_h, p, L):
+            break
+        _chol_solve(L, p, acc, o_gb, dbeta)     # the Newton step in beta at fixed eta
+        _chol_solve(L, p, acc, o_hbt, cvec)     # d(beta-hat)/d(eta)
+        lam = 0.0
+        for a in range(p):
+            lam += acc[o_gb + a] * dbeta[a]
+            g += acc[o_hbt + a] * dbeta[a]
+            h += acc[o_hbt + a] * cvec[a]
+        if cr:
+            # cvec / theta = d(beta-hat)/d(theta)
+            for a in range(p):
+                cvec[a] /= theta
+            crd, cr2 = _cr_terms(acc, p, cvec, ws)
+            for a in range(p):
+                cvec[a] *= theta
+            gc = -0.5 * theta * crd
+            g += gc
+            h += -0.5 * theta * theta * cr2 + gc
+        if not (g == g and h == h):
+            break
+        if lam <= NEAR:
+            if g > 0.0:
+                lo = eta
+            elif g < 0.0:
+                hi = eta
+        if lo >= ETA_MAX:
+            beta[:] = beta_p
+            return INF, True, iters
+        new, newton = _newton_eta(eta, g, h, lo, hi)
+        d_eta = new - eta
+        big = abs(d_eta)
+        for a in range(p):
+            dbeta[a] += cvec[a] * d_eta
+            big = max(big, abs(dbeta[a]))
+        f = MAX_BETA_STEP / big if big > MAX_BETA_STEP else 1.0
+        for a in range(p):
+            beta[a] += f * dbeta[a]
+        eta = eta + f * d_eta if f < 1.0 else new
+        gain = 0.5 * (lam + g * g / -h) if h < 0.0 else INF
+        if big <= tol or (newton and gain <= tol * tol * n):
+            conv = True
+            break
+    return math.exp(eta), conv, iters
+
+
+@_helper
+def _glm_genes(src, s, off, Xt, P, icpt, cr, j0, j1,
+               max_iter, tol, out, status):
+    """fit for genes j0:j1, serially: out[:p, j] = coefficients, then
+    theta, converged, iterations, loglik; status[j]."""
+    n = s.size
+    p = out.shape[0] - 4
+    compact = icpt and n > 0 and _all_equal(s)
+    s0 = s[0] if n > 0 else 1.0
+    ssum = 0.0
+    for i in range(n):
+        ssum += s[i]
+    kb = np.empty((GATHER, n))
+    nc = np.empty(GATHER, np.int64)
+    n0 = np.empty(GATHER, np.int64)
+    hist = np.zeros(HIST, np.int64)
+    big = np.empty(n)
+    vals = np.empty(n)
+    tails = np.empty(n)
+    buf = np.empty((NBUF, TILE))
+    mub = np.empty(TILE)
+    mc = np.empty(n)
+    acc = np.empty(_acc_layout(p)[7])
+    ws = np.empty(6 * p * p + 2 * p)
+    beta = np.empty(p)
+    beta_p = np.empty(p)
+    dbeta = np.empty(p)
+    cvec = np.empty(p)
+    for b0 in range(j0, j1, GATHER):
+        gn = min(GATHER, j1 - b0)
+        good = _gather(src, b0, gn, n, compact, kb, nc, n0)
+        for g in range(gn):
+            j = b0 + g
+            kc = kb[g]
+            ncg = nc[g]
+            n0g = n0[g]
+            status[j] = OK if good[g] else BAD_COUNTS
+            if not good[g]:
+                out[:, j] = NAN
+                continue
+            nd = _distinct(kc, ncg, hist, big, vals, tails)
+            if nd == 0:
+                # all counts 0: mu = 0 fits best, and then every theta alike
+                out[:p, j] = -INF if icpt else NAN
+                out[p, j] = 0.0
+                out[p + 1, j] = 1.0
+                out[p + 2, j] = 0.0
+                out[p + 3, j] = 0.0
+                continue
+            theta, conv, iters = _glm_gene(kc, ncg, n0g, s, off, s0, ssum, Xt, P, icpt,
+                                           compact, cr, vals, tails, nd, n, max_iter, tol,
+                                           buf, mub, acc, ws, beta, beta_p, dbeta, cvec)
+            c = math.exp(beta[0]) if icpt else 1.0
+            for i0 in range(0, ncg, TILE):
+                Lt = min(TILE, ncg - i0)
+                if compact:
+                    mc[i0:i0 + Lt] = s0 * c
+                else:
+                    _means_into(mub, i0, Lt, s, off, Xt, icpt, beta, c, p)
+                    mc[i0:i0 + Lt] = mub[:Lt]
+            out[:p, j] = beta
+            out[p, j] = theta
+            out[p + 1, j] = 1.0 if conv else 0.0
+            out[p + 2, j] = iters
+            out[p + 3, j] = _loglik(kc, mc, ncg, n0g, s0 * c, theta, vals, tails, nd,
+                                    compact, mub)
+
+
+@_helper
+def _all_equal(a):
+    for i in range(1, a.size):
+        if a[i] != a[0]:
+            return False
+    return True
+
+
+@compiled(parallel=True)
+def glm_parallel(version, src, s, off, Xt, P, icpt, cr,
+                 max_iter, tol, out, status):
+    """_glm_genes over all genes, blocks of GATHER genes on all threads."""
+    numba.literally(version)
+    ng = out.shape[1]
+    for b in prange((ng + GATHER - 1) // GATHER):
+        _glm_genes(src, s, off, Xt, P, icpt, cr,
+                   b * GATHER, min(b * GATHER + GATHER, ng), max_iter, tol, out, status)
+
+
+@compiled()
+def glm_serial(version, src, s, off, Xt, P, icpt, cr,
+               max_iter, tol, out, status):
+    """_glm_genes over all genes on the calling thread (Dask blocks)."""
+    numba.literally(version)
+    _glm_genes(src, s, off, Xt, P, icpt, cr,
+               0, out.shape[1], max_iter, tol, out, status)

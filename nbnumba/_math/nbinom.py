@@ -19,8 +19,8 @@ import math
 
 from . import derivatives
 from .table import Function
-from .special import (LN_SQRT_2PI, beta_frac, exp_fast, floor, jit, jit_inline, log1mexp,
-                       log1pmx, log_fast, stirlerr)
+from .special import (BETA_UNIFORM_DEV, BETA_UNIFORM_MIN, LN_SQRT_2PI, beta_frac, beta_uniform,
+                       exp_fast, floor, jit, jit_inline, log1mexp, log1pmx, log_fast, stirlerr)
 
 NAN = math.nan
 INF = math.inf
@@ -175,6 +175,30 @@ def _pmf_slow(k, mu, theta):
     return math.exp(_logpmf_slow(k, mu, theta))
 
 
+@jit
+def _log_tails_uniform(k, mu, theta):
+    """(log cdf(k), log sf(k)) by the uniform expansion of the incomplete
+    beta function (special.beta_uniform) where it applies: theta and k both
+    >= 1e5 and k within 5% of the mean, the bulk of large distributions
+    where the fraction and the sums would need millions of terms; else
+    (NaN, NaN). cdf(k) = I_p(theta, k + 1), with p / x0 - 1 = d / (theta + mu)
+    and q / (1 - x0) - 1 = -p d / (k + 1), d = k + 1 - mu (one rounding),
+    x0 = theta / (theta + k + 1)."""
+    b = k + 1.0
+    if not min(theta, b) >= BETA_UNIFORM_MIN:
+        return NAN, NAN
+    d = (k - mu) + 1.0              # not b - mu: beyond 2**53, k + 1 == k
+    if theta == INF:
+        u1 = 0.0
+        u2 = -d / b
+    else:
+        u1 = (0.5 * d) / (0.5 * theta + 0.5 * mu)      # halves: theta + mu may overflow
+        u2 = -(d / b) / (1.0 + mu / theta)
+    if not (abs(u1) <= BETA_UNIFORM_DEV and abs(u2) <= BETA_UNIFORM_DEV):
+        return NAN, NAN
+    return beta_uniform(theta, b, u1, u2)
+
+
 # ---------------------------------------------------------------- tails
 # For integer k >= 0 and mu, theta > 0, with B the beta function:
 #   cdf(k) = I_p(theta, k + 1) = pmf(k) (a + k q) * R(theta, k + 1, p)
@@ -276,6 +300,9 @@ def _log_tails(k, mu, theta):
     if k == 0.0:
         lc = _log_p0(mu, theta)
         return lc, log1mexp(lc)
+    lc, ls = _log_tails_uniform(k, mu, theta)
+    if lc == lc:
+        return lc, ls
     if k + 1.0 < mu:
         lc = _log_lower(k, mu, theta)
         if lc < LOG_09:

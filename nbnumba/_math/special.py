@@ -328,3 +328,193 @@ def beta_frac(a, x, y, bx, lam, maxiter):
         anp1 = r
         bnp1 = 1.0
     return math.nan
+
+
+@jit
+def erfcx(x):
+    """The scaled complementary error function exp(x**2) erfc(x), for x >= 0,
+    within a few ulp.
+
+    Below 26, erfc (within an ulp in libm and CUDA's libdevice) times
+    exp(x**2), with x**2 = hi + lo split exactly (Dekker) so that the
+    rounding of x**2 does not enter; beyond, the asymptotic series
+    sum_n (-1)**n (2n - 1)!! / (2 x**2)**n / (x sqrt(pi)), whose terms fall
+    below 1e-18 within 9 terms there.
+    """
+    if x < 0.5:
+        return math.exp(x * x) * math.erfc(x)
+    if x < 26.0:
+        c = 134217729.0 * x             # 2**27 + 1: x's upper 26 bits
+        xh = c - (c - x)
+        xl = x - xh
+        hi = x * x
+        lo = ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl
+        return math.exp(hi) * (1.0 + lo) * math.erfc(x)
+    t = 0.5 / (x * x)
+    term = 1.0
+    s = 1.0
+    for n in range(1, 20):
+        term *= -(2.0 * n - 1.0) * t
+        s += term
+        if abs(term) < 1e-18:
+            break
+    return s / (x * 1.7724538509055159)     # sqrt(pi)
+
+
+#: Where beta_uniform applies: min(a, b) >= BETA_UNIFORM_MIN and
+#: |u1|, |u2| <= BETA_UNIFORM_DEV (its last term is then below 1e-16).
+BETA_UNIFORM_MIN = 1e5
+BETA_UNIFORM_DEV = 0.05
+
+
+@jit
+def beta_uniform(a, b, u1, u2):
+    """(log I_x(a, b), log(1 - I_x(a, b))) for large a and b by a uniform
+    asymptotic expansion (Temme's method: the normal distribution, corrected).
+
+    ``a = inf`` is the gamma limit (I = Q(b, a (1 - x)), the Poisson cdf).
+    The point x enters through ``u1 = x / x0 - 1`` and
+    ``u2 = (1 - x) / (1 - x0) - 1``, x0 = a / (a + b), which callers form
+    exactly (a u1 + b u2 = 0; u1 = 0 for a = inf). The tail on x's side of
+    x0 is computed directly, the other as its complement. For
+    min(a, b) >= BETA_UNIFORM_MIN and |u1|, |u2| <= BETA_UNIFORM_DEV the
+    terms left out are below 1e-16 relative.
+
+    With t = x0 + sigma y, sigma**2 = x0 (1 - x0) / (a + b), the density of
+    Beta(a, b) is c exp(-H(y)) / ((1 + ea y)(1 - eb y)), where
+    H(y) = -a log(1 + ea y) - b log(1 - eb y) = y**2/2 - sum_{n>=3} h_n y**n,
+    h_n = ((-1)**(n+1) (1 - x0) ea**(n-2) - x0 eb**(n-2)) / n,
+    ea = sqrt((1 - x0) / a), eb = sqrt(x0 / b), both <= min(a, b)**-1/2.
+    The substitution zeta**2 / 2 = H(y) (zeta of y's sign) turns it into
+    exactly C exp(-zeta**2 / 2) G(zeta), G = zeta / y, so that
+        I_x(a, b) = C exp(-D) S,  D = H(y_x) = -a log1pmx(u1) - b log1pmx(u2),
+        S = exp(D) int_{-inf}^{zeta_x} exp(-s**2/2) G(s) ds,
+    log C = stirlerr(a + b) - stirlerr(a) - stirlerr(b) - log sqrt(2 pi)
+    (Stirling's formula for 1 / B(a, b)). By Lagrange inversion G's Taylor
+    coefficients are G_0 = 1, G_n = -g_n with
+    g_n = [y**n] (1 - 2 sum_j h_j y**(j-2))**((1 - n)/2) / (n - 1), written
+    out below as polynomials in the h_j (derived with computer algebra;
+    the fractions are dyadic, so the constants are exact); they are
+    O(eps**n), eps = max(ea, eb). S is summed term by term with the
+    incomplete moments of the Gaussian, m_n = exp(D) int s**n exp(-s**2/2)
+    over (-inf, -|zeta_x|]: m_0 = sqrt(pi/2) erfcx(|zeta_x| / sqrt 2),
+    m_1 = -1, m_n = (n - 1) m_{n-2} - (-|zeta_x|)**(n-1), no cancellation
+    (scaled by powers of |zeta_x| beyond 1, so nothing overflows). The tail
+    above x0 is the same integral with G(-s).
+    """
+    inf_a = a == math.inf
+    d1 = 0.0 if u1 == 0.0 else -a * log1pmx(u1)
+    dev = d1 - b * log1pmx(u2)          # D >= 0: two terms >= 0
+    upper = u1 > 0.0 or u2 < 0.0        # x above x0
+    zeta = math.sqrt(2.0 * dev)
+    if not upper:
+        zeta = -zeta
+    r = 0.0 if inf_a else b / a
+    x0 = 1.0 / (1.0 + r)
+    x1 = r / (1.0 + r)
+    ea = 0.0 if inf_a else math.sqrt(x1 / a)
+    eb = math.sqrt(x0 / b)
+    pa = x1 * ea
+    pb = x0 * eb
+    h3 = (pa - pb) / 3.0
+    pa *= ea
+    pb *= eb
+    h4 = -(pa + pb) / 4.0
+    pa *= ea
+    pb *= eb
+    h5 = (pa - pb) / 5.0
+    pa *= ea
+    pb *= eb
+    h6 = -(pa + pb) / 6.0
+    pa *= ea
+    pb *= eb
+    h7 = (pa - pb) / 7.0
+    pa *= ea
+    pb *= eb
+    h8 = -(pa + pb) / 8.0
+    pa *= ea
+    pb *= eb
+    h9 = (pa - pb) / 9.0
+    pa *= ea
+    pb *= eb
+    h10 = -(pa + pb) / 10.0
+    pa *= ea
+    pb *= eb
+    h11 = (pa - pb) / 11.0
+    pa *= ea
+    pb *= eb
+    h12 = -(pa + pb) / 12.0
+    g1 = h3
+    g2 = 1.5 * h3 * h3 + h4
+    g3 = h3 * (4.0 * h3 * h3 + 4.0 * h4) + h5
+    g4 = h3 * (h3 * (13.125 * h3 * h3 + 17.5 * h4) + 5.0 * h5) + 2.5 * h4 * h4 + h6
+    g5 = (h3 * (h3 * (h3 * (48.0 * h3 * h3 + 80.0 * h4) + 24.0 * h5) + 24.0 * h4 * h4
+          + 6.0 * h6) + 6.0 * h4 * h5 + h7)
+    g6 = (h3 * (h3 * (h3 * (h3 * (187.6875 * h3 * h3 + 375.375 * h4) + 115.5 * h5)
+          + 173.25 * h4 * h4 + 31.5 * h6) + 63.0 * h4 * h5 + 7.0 * h7)
+          + h4 * (10.5 * h4 * h4 + 7.0 * h6) + 3.5 * h5 * h5 + h8)
+    g7 = (h3 * (h3 * (h3 * (h3 * (h3 * (768.0 * h3 * h3 + 1792.0 * h4) + 560.0 * h5)
+          + 1120.0 * h4 * h4 + 160.0 * h6) + 480.0 * h4 * h5 + 40.0 * h7)
+          + h4 * (160.0 * h4 * h4 + 80.0 * h6) + 40.0 * h5 * h5 + 8.0 * h8)
+          + h4 * (40.0 * h4 * h5 + 8.0 * h7) + 8.0 * h5 * h6 + h9)
+    g8 = (h10 + h3 * (h3 * (h3 * (h3 * (h3 * (h3 * (3247.6640625 * h3 * h3 + 8660.4375 * h4)
+          + 2734.875 * h5) + 6837.1875 * h4 * h4 + 804.375 * h6) + 3217.5 * h4 * h5
+          + 214.5 * h7) + h4 * (1608.75 * h4 * h4 + 643.5 * h6) + 321.75 * h5 * h5
+          + 49.5 * h8) + h4 * (643.5 * h4 * h5 + 99.0 * h7) + 99.0 * h5 * h6 + 9.0 * h9)
+          + h4 * (h4 * (53.625 * h4 * h4 + 49.5 * h6) + 49.5 * h5 * h5 + 9.0 * h8)
+          + 9.0 * h5 * h7 + 4.5 * h6 * h6)
+    g9 = (h11 + h3 * (10.0 * h10 + h3 * (h3 * (h3 * (h3 * (h3 * (h3 * (14080.0 * h3 * h3
+          + 42240.0 * h4) + 13440.0 * h5) + 40320.0 * h4 * h4 + 4032.0 * h6)
+          + 20160.0 * h4 * h5 + 1120.0 * h7) + h4 * (13440.0 * h4 * h4 + 4480.0 * h6)
+          + 2240.0 * h5 * h5 + 280.0 * h8) + h4 * (6720.0 * h4 * h5 + 840.0 * h7)
+          + 840.0 * h5 * h6 + 60.0 * h9) + h4 * (h4 * (1120.0 * h4 * h4 + 840.0 * h6)
+          + 840.0 * h5 * h5 + 120.0 * h8) + 120.0 * h5 * h7 + 60.0 * h6 * h6)
+          + h4 * (h4 * (280.0 * h4 * h5 + 60.0 * h7) + 120.0 * h5 * h6 + 10.0 * h9)
+          + h5 * (20.0 * h5 * h5 + 10.0 * h8) + 10.0 * h6 * h7)
+    g10 = (h12 + h3 * (11.0 * h11 + h3 * (71.5 * h10
+          + h3 * (h3 * (h3 * (h3 * (h3 * (h3 * (62246.89453125 * h3 * h3
+          + 207489.6484375 * h4) + 66396.6875 * h5) + 232388.40625 * h4 * h4
+          + 20207.6875 * h6) + 121246.125 * h4 * h5 + 5773.625 * h7)
+          + h4 * (101038.4375 * h4 * h4 + 28868.125 * h6) + 14434.0625 * h5 * h5
+          + 1519.375 * h8) + h4 * (57736.25 * h4 * h5 + 6077.5 * h7) + 6077.5 * h5 * h6
+          + 357.5 * h9) + h4 * (h4 * (14434.0625 * h4 * h4 + 9116.25 * h6)
+          + 9116.25 * h5 * h5 + 1072.5 * h8) + 1072.5 * h5 * h7 + 536.25 * h6 * h6)
+          + h4 * (h4 * (6077.5 * h4 * h5 + 1072.5 * h7) + 2145.0 * h5 * h6 + 143.0 * h9)
+          + h5 * (357.5 * h5 * h5 + 143.0 * h8) + 143.0 * h6 * h7) + h4 * (11.0 * h10
+          + h4 * (h4 * (303.875 * h4 * h4 + 357.5 * h6) + 536.25 * h5 * h5 + 71.5 * h8)
+          + 143.0 * h5 * h7 + 71.5 * h6 * h6) + h5 * (71.5 * h5 * h6 + 11.0 * h9)
+          + 11.0 * h6 * h8 + 5.5 * h7 * h7)
+    gs = (g1, g2, g3, g4, g5, g6, g7, g8, g9, g10)
+    t = abs(zeta)
+    m0 = 1.2533141373155003 * erfcx(0.7071067811865476 * t)     # sqrt(pi/2)
+    if t < 1.0:
+        w = -1.0 if upper else 1.0      # G(-s) for the upper tail
+        s = m0 + gs[0] * w              # m_1 = -1
+        m_prev = m0
+        m_cur = -1.0
+        pw = 1.0
+        wn = w
+        for n in range(2, 11):
+            pw *= -t
+            m_prev, m_cur = m_cur, (n - 1.0) * m_prev - pw
+            wn *= w
+            s -= gs[n - 1] * wn * m_cur
+        log_s = math.log(s)
+    else:
+        # m_n = (-1)**n t**(n-1) v_n, v_n = (n - 1) v_{n-2} / t**2 + 1; then
+        # t S = v_0 - sum g_n zeta**n v_n in both tails
+        it2 = 1.0 / (t * t)
+        v_prev = t * m0
+        v_cur = 1.0
+        s = v_prev - gs[0] * zeta
+        zn = zeta
+        for n in range(2, 11):
+            v_prev, v_cur = v_cur, (n - 1.0) * v_prev * it2 + 1.0
+            zn *= zeta
+            s -= gs[n - 1] * zn * v_cur
+        log_s = math.log(s) - math.log(t)
+    log_c = stirlerr(a + b) - stirlerr(a) - stirlerr(b) - LN_SQRT_2PI
+    lt = log_c - dev + log_s
+    if upper:
+        return log1mexp(lt), lt
+    return lt, log1mexp(lt)
