@@ -63,12 +63,12 @@ def elementwise(distribution, name, args):
     f = table(distribution)[name]
     dtype = _arrays.result_dtype(args)
     aligned = _aligned(*args)
-    if all(np.ndim(a) == 0 for a in aligned):
-        from .ufuncs import evaluate
-        return evaluate(distribution, name, args)
-    ndim = max(np.ndim(a) for a in aligned)
     kw = dict(fname=tiles.kernel_name(distribution, name), names=f.operands,
               nout=len(f.outputs), out_dtype=dtype)
+    if all(np.ndim(a) == 0 for a in aligned):
+        res = _block_elementwise(*aligned, **kw)
+        return res[()] if len(f.outputs) == 1 else tuple(r[()] for r in res)
+    ndim = max(np.ndim(a) for a in aligned)
     if len(f.outputs) == 1:
         return da.map_blocks(_block_elementwise, *aligned, **kw, dtype=dtype,
                              meta=np.empty((0,) * ndim, dtype))
@@ -82,8 +82,7 @@ def _chunks(aligned):
     return next(a for a in aligned if isinstance(a, da.Array)).chunks
 
 
-def _block_draw(*params, k0, k1, full_cols, draws_dtype, block_info=None):
-    from .sampling import draw
+def _block_draw(*params, draw, k0, k1, full_cols, draws_dtype, block_info=None):
     loc = block_info[None]["array-location"]
     shape = block_info[None]["chunk-shape"]
     rows = loc[0][0] if len(loc) == 2 else 0
@@ -92,10 +91,11 @@ def _block_draw(*params, k0, k1, full_cols, draws_dtype, block_info=None):
                 stride=full_cols)
 
 
-def draw(params, shape, key, dtype, chunks=None):
+def draw(params, shape, key, dtype, block, chunks=None):
     """Lazy draws of ``shape`` (at most 2-D): identical, value for value, to
     the in-memory draws with the same key, whatever the chunking (each block
-    uses the draw numbers of its place)."""
+    calls the front's in-memory ``block(params, shape, key, dtype, offset,
+    stride)`` with the draw numbers of its place)."""
     if len(shape) > 2:
         raise ValueError("Dask sampling supports outputs of up to 2 dimensions")
     if np.broadcast_shapes(*(np.shape(a) for a in params), shape) != tuple(shape):
@@ -107,26 +107,28 @@ def draw(params, shape, key, dtype, chunks=None):
     chunks = da.core.normalize_chunks(chunks, tuple(shape), dtype=np.float64)
     params = [_broadcast(a, tuple(shape), chunks) for a in params]
     full_cols = shape[-1] if shape else 1
-    return da.map_blocks(_block_draw, *params, k0=key[0], k1=key[1], full_cols=full_cols,
+    return da.map_blocks(_block_draw, *params, draw=block, k0=key[0], k1=key[1],
+                         full_cols=full_cols,
                          draws_dtype=np.dtype(dtype), dtype=np.dtype(dtype), meta=np.empty((0,) * len(shape), dtype))
 
 
-def _block_loglik(x, *params, distribution, outer, axis):
-    from .reductions import reduce
+def _block_loglik(x, *params, reduce, distribution, outer, axis):
     mu = tuple(params[:2]) if outer else params[0]
     rest = params[2:] if outer else params[1:]
     return np.asarray(reduce(distribution, x, mu, rest, axis=axis, keepdims=True,
                              parallel=False))
 
 
-def loglik(distribution, x, mu, rest, axis=None, keepdims=False):
-    """Blockwise log-likelihood sums of a Dask counts matrix (2-D)."""
+def loglik(distribution, x, mu, rest, block, axis=None, keepdims=False):
+    """Blockwise log-likelihood sums of a Dask counts matrix (2-D): each block
+    summed by the front's in-memory ``block`` (reductions.reduce), serially."""
     if np.ndim(x) != 2:
         raise ValueError("Dask loglik takes a 2-D counts matrix")
     outer = isinstance(mu, tuple)
     params = (mu[0][:, None], mu[1][None, :]) if outer else (mu,)
     x, *params = (da.asarray(a) for a in _aligned(x, *params, *rest))
     chunks = tuple(c if axis not in (d, None) else (1,) * len(c) for d, c in enumerate(x.chunks))
-    parts = da.map_blocks(_block_loglik, x, *params, distribution=distribution, outer=outer,
+    parts = da.map_blocks(_block_loglik, x, *params, reduce=block, distribution=distribution,
+                          outer=outer,
                           axis=axis, dtype=np.float64, chunks=chunks, meta=np.empty((0, 0)))
     return parts.sum(axis=axis, keepdims=keepdims)

@@ -57,7 +57,7 @@ def reduce(distribution, x, mu, rest, axis=None, keepdims=False, parallel=True):
     where = _arrays.target(x, *(mu if outer else (mu,)), *rest)
     if where == "dask":
         from . import _dask
-        return _dask.loglik(distribution, x, mu, rest, axis, keepdims)
+        return _dask.loglik(distribution, x, mu, rest, reduce, axis, keepdims)
     if where == "cuda":
         raise TypeError("loglik runs on the CPU; on the GPU, sum the log-pmf "
                         "(e.g. nbnumba.logpmf(x, mu, theta).sum(axis))")

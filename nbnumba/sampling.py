@@ -31,7 +31,7 @@ def draw(params, shape, random_state, dtype, offset=0, stride=None):
     where = _arrays.target(*params)
     if where == "dask":
         from . import _dask
-        return _dask.draw(params, shape, (k0, k1), dtype)
+        return _dask.draw(params, shape, (k0, k1), dtype, draw)
     if where == "cuda":
         from . import gpu
         out = gpu.draw(params, shape, (k0, k1))

@@ -58,7 +58,7 @@ def test_sampling_with_explicit_chunks_and_size(client):
     from nbnumba._arrays import key
     from nbnumba.sampling import draw
     k = key(3)
-    lazy = _dask.draw((2.0, THETA), (600, 90), k, np.float64, chunks=(77, 13))
+    lazy = _dask.draw((2.0, THETA), (600, 90), k, np.float64, draw, chunks=(77, 13))
     np.testing.assert_array_equal(lazy.compute(), draw((2.0, THETA), (600, 90), k, np.float64))
 
 

@@ -188,7 +188,7 @@ def _undefined(k, mu, theta):
 @jit
 def _p(mu, theta, tpm):
     """theta / (theta + mu), 1 for theta = inf (tpm = theta + mu)."""
-    return 1.0 / (1.0 + mu / theta)
+    return theta / tpm if theta < INF else 1.0
 
 
 @jit
