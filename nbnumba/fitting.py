@@ -30,10 +30,12 @@ all-zero gene                theta = 0 (the supremum of the          overdispers
                              loglik 0
 ===========================  ======================================  ==========================================
 """
-import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
+from numba import types
 
 from . import _params
 from ._cpu import fit as _k
@@ -197,6 +199,57 @@ def _check_options(max_iter, tol):
     return int(max_iter), float(tol)
 
 
+_ENTRIES = {}
+_POOLS = {}
+
+
+def _entry(kernel, args):
+    """The compiled entry point of kernel for args (version first): Numba's
+    dispatcher retypes a call with a literal argument each time (~ms), once
+    per block of genes here."""
+    key = (id(kernel),) + tuple(_key(a) for a in args[1:])
+    f = _ENTRIES.get(key)
+    if f is None:
+        typed = (types.literal(args[0]),) + tuple(numba.typeof(a) for a in args[1:])
+        f = kernel.overloads.get(typed)
+        if f is None:
+            return None
+        f = _ENTRIES[key] = f.entry_point
+    return f
+
+
+def _key(a):
+    if isinstance(a, np.ndarray):
+        return a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable
+    if isinstance(a, tuple):
+        return tuple(map(_key, a))
+    return type(a)
+
+
+def _run(kernel, before, after, g, parallel):
+    """kernel(VERSION, *before, j0, j1, *after) over genes 0:g: blocks of
+    genes on a pool of numba.get_num_threads() threads (the kernels release
+    the GIL), or all on the calling thread."""
+    args = (_k.VERSION, *before, 0, 0, *after)
+    f = _entry(kernel, args)
+    if f is None:
+        kernel(*args)                           # compiles, or loads from the cache
+        f = _entry(kernel, args) or kernel
+    nb = len(before) + 1
+    threads = numba.get_num_threads() if parallel else 1
+    chunk = max(_k.GATHER, -(-g // (4 * threads) // _k.GATHER) * _k.GATHER)
+    if threads <= 1 or g <= chunk:
+        f(*args[:nb], 0, g, *after)
+        return
+    pool = _POOLS.get(threads)
+    if pool is None:
+        pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="nbnumba-fit")
+    jobs = [pool.submit(f, *args[:nb], j0, min(j0 + chunk, g), *after)
+            for j0 in range(0, g, chunk)]
+    for job in jobs:
+        job.result()
+
+
 def _raise_status(status):
     bad = np.flatnonzero(status == _k.BAD_COUNTS)
     if bad.size:
@@ -217,10 +270,9 @@ def _theta_numpy(kind, X, s, m, M, max_iter, tol, parallel):
     dense_mu = M is not None
     compact = not dense_mu and s.size > 0 and bool(np.all(s == s[0]))
     Mk, trM = _dense_operand(np.asarray(M, np.float64)) if dense_mu else (np.empty((1, 1)), False)
-    kernel = _k.theta_parallel if parallel else _k.theta_serial
     if g:
-        kernel(_k.VERSION, src, _ro(s), _ro(m), _ro(Mk), trM, dense_mu, compact,
-               max_iter, tol, out, status)
+        _run(_k.theta_kernel, (src, _ro(s), _ro(m), _ro(Mk), trM, dense_mu, compact),
+             (max_iter, tol, out, status), g, parallel)
     _raise_status(status)
     return out
 
@@ -429,10 +481,9 @@ def _glm_numpy(kind, X, s, Xt, P, icpt, cr, max_iter, tol, parallel):
     p = Xt.shape[0]
     out = np.empty((p + 4, g))
     status = np.zeros(g, np.int8)
-    kernel = _k.glm_parallel if parallel else _k.glm_serial
     if g:
-        kernel(_k.VERSION, src, _ro(s), _ro(np.log(s)), _ro(Xt), _ro(P), icpt, cr,
-               max_iter, tol, out, status)
+        _run(_k.glm_kernel, (src, _ro(s), _ro(np.log(s)), _ro(Xt), _ro(P), icpt, cr),
+             (max_iter, tol, out, status), g, parallel)
     _raise_status(status)
     return out
 

@@ -33,8 +33,8 @@ def mp_reference(k, mu, theta):
     float inputs: computed exactly, in Fractions, from their definitions.
     d_theta and d_theta_theta are those of the lgamma formula (checked
     against mpmath.diff below) by mpmath's psi, at a precision that covers
-    the cancellation between their terms (down to 1/theta**2 and
-    mu/theta relative).
+    the cancellation between their terms (relative 1/theta**2 in the
+    Poisson limit, (mu/theta)**2 as mu/theta -> 0, theta as theta -> 0).
 
     The derivatives in theta, and d_mu_mu, change sign: near their zeros
     no relative bound holds (an ulp of an input moves the value by more),
@@ -51,12 +51,12 @@ def mp_reference(k, mu, theta):
     d_mu_mu = -K / M**2 + (K + T) / tpm**2
     d_mu_theta = (K - M) / tpm**2
     s_mu_mu = T * (K * T + M * abs(2 * K - M)) / (M * tpm)**2
-    dps = 40 + int(2 * abs(math.log10(theta)) + abs(math.log10(mu)) + math.log10(k + 1))
+    dps = 40 + int(2 * abs(math.log10(theta)) + 2 * max(math.log10(theta) - math.log10(mu), 0) + math.log10(k + 1))
     with mp.workdps(dps):
         k, mu, theta = mp.mpf(k), mp.mpf(mu), mp.mpf(theta)
         tpm = theta + mu
-        dpsi = mp.psi(0, k + theta) - mp.psi(0, theta)
-        dpsi1 = mp.psi(1, k + theta) - mp.psi(1, theta)
+        dpsi = mp.psi(0, k + theta) - mp.psi(0, theta) if k else 0
+        dpsi1 = mp.psi(1, k + theta) - mp.psi(1, theta) if k else 0
         d_theta = dpsi + mp.log(theta / tpm) + (mu - k) / tpm
         d_theta_theta = dpsi1 + 1 / theta - 1 / tpm - (mu - k) / tpm**2
         D = dpsi - mp.log1p(k / theta)
@@ -104,11 +104,12 @@ REGIMES = {
                                                        [0.0, 0.5, 0.999, 1.0, 1.001, 2.0])]
     + [(k, mu, th) for th, k, mu in itertools.product([0.3, 9.5, 1e3, 1e9],
                                                       [1e5, 1e9], [1e-3, 1.0, 30.0])],
-    # the ends of the double range; the hessian may overflow here (then it
-    # must be the reference's infinity)
+    # the ends of the double range, where values may overflow (then to the
+    # reference's infinity) or underflow
     "extremes": [(k, mu, th) for th, mu, k in itertools.product(
-        [1e-300, 1e-150, 1e150, 1e300], [1e-300, 1e-20, 1.0, 1e15], [0.0, 1.0, 2.0, 1e9])
-        if not (th < 1e-100 and mu < 1e-100 and k >= 2)],   # see test_overflow_to_nan
+        [1e-300, 1e-20, 1e300], [1e-300, 1e-180, 1.0, 1e15],
+        [0.0, 1.0, 2.0, 1e9])
+        if not (th < 1e-154 and mu < 1e-154 and k >= 2)],   # see test_overflow_to_nan
 }
 
 
