@@ -12,9 +12,11 @@ where ``dlgamma_ratio = psi(k+theta) - psi(theta) - log1p(k/theta)`` and
 ``d2lgamma_ratio = psi1(k+theta) - psi1(theta) + k/(theta (k+theta))``
 are differences ``h(k+theta) - h(theta)``, ``g(k+theta) - g(theta)`` of
 ``h(x) = psi(x) - log(x)`` and ``g(x) = psi1(x) - 1/x``, computed as sums of
-terms of one sign: nothing cancels but the true zeros of the derivatives
-(the theta derivatives change sign), so in the Poisson limit the
-O(1/theta**2) values are exact to a few ulp.
+terms of one sign, so in the Poisson limit the O(1/theta**2) values are
+exact to a few ulp. The two terms of d_theta (and of d_theta_theta) have
+opposite signs: they cancel only where the value itself is ill-conditioned,
+near its zeros, except for k = 1, whose derivatives vanish as mu -> 0 and
+take another form (``_d_theta``).
 
 Scalar float64 functions like those of ``nbinom``: no allocation, no
 exceptions, and they compile for CUDA. NaN for invalid parameters
@@ -214,10 +216,10 @@ def _d_theta(k, mu, theta, tpm, q, v):
     """d log pmf / d theta, for tpm = theta + mu, q = mu / tpm,
     v = (k - mu) / tpm."""
     if k == 1.0:
-        # dlgamma_ratio(1, theta) = -log1pmx(1 / theta) and log1pmx(v) cancel
-        # as mu -> 0 (the derivative vanishes there: log pmf(1) = log(theta)
-        # + theta log(p) + log(q)); this form does not, with
-        # log(p) + q = log1pmx(-q)
+        # dlgamma_ratio(1, theta) = -log1pmx(1 / theta) and log1pmx(v)
+        # cancel as mu -> 0, where the derivative of log pmf(1) = log(theta)
+        # + theta log(p) + log(q) vanishes; its terms here, mu / (theta tpm)
+        # and log(p) + q = log1pmx(-q), cancel only near its zero
         return q / theta + _log1pmx_ratio(-q, theta, tpm)
     return dlgamma_ratio(k, theta) + _log1pmx_ratio(v, theta + k, tpm)
 
@@ -247,10 +249,9 @@ def logpmf_hess(k, mu, theta):
     the two terms of the definition cancel as theta / mu -> 0 near the
     mean, those of this form only near its zero, ``k (theta + 2 mu) =
     mu**2`` (``2k - mu`` is exact there when theta << mu). At k = 0 it is
-    ``p / (theta + mu)``. Where the true d_theta_theta
-    overflows (theta and mu below ~1e-154, k > 0), its two terms may be
-    infinite with opposite signs: NaN. Edge cases: see the module's
-    docstring.
+    ``p / (theta + mu)``. Where the true d_theta_theta overflows (theta
+    and mu below ~1e-154, k >= 2), its two terms may be infinite with
+    opposite signs: NaN. Edge cases: see the module's docstring.
     """
     if _undefined(k, mu, theta):
         return NAN, NAN, NAN
