@@ -1,0 +1,186 @@
+"""The zero-inflated NB: values against mpmath, semantics, sampling, faces."""
+import math
+import pathlib
+
+import mpmath as mp
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.stats
+
+import nbnumba
+from nbnumba import ZeroInflatedNegativeBinomial, zinb, zinbinom
+
+REF = np.genfromtxt(pathlib.Path(__file__).parent / "data" / "reference.csv", delimiter=",",
+                    names=True, dtype=None, encoding=None)
+LOGITS = [-40.0, -7.0, -0.5, 0.0, 2.0, 40.0]
+
+
+def mp_log_pi(z):
+    """(log pi, log(1 - pi)) at 50 digits."""
+    z = mp.mpf(z)
+    return -mp.log1p(mp.exp(-z)), -mp.log1p(mp.exp(z))
+
+
+def error(got, want):
+    """Relative error, absolute where |want| < 1."""
+    return abs(got - want) / max(1.0, abs(want))
+
+
+@pytest.mark.parametrize("z", LOGITS)
+def test_log_functions_against_mpmath(z):
+    mp.mp.dps = 50
+    lpi, lq = mp_log_pi(z)
+    rows = REF
+    k, mu, theta = rows["k"].astype(float), rows["mu"], rows["theta"]
+    got = {name: getattr(zinb, name)(k, mu, theta, zi_logits=z)
+           for name in ("logpmf", "logcdf", "logsf")}
+    worst = {name: 0.0 for name in got}
+    for i, r in enumerate(rows):
+        lp, lc, ls = (mp.mpf(str(r[c])) for c in ("logpmf", "logcdf", "logsf"))
+        want = {
+            "logpmf": (mp.log(mp.exp(lpi) + mp.exp(lq + lp)) if r["k"] == 0 else lq + lp),
+            "logcdf": mp.log(mp.exp(lpi) + mp.exp(lq + lc)),
+            "logsf": lq + ls,
+        }
+        for name, w in want.items():
+            g = got[name][i]
+            assert math.isfinite(g), (name, r, z)
+            worst[name] = max(worst[name], error(g, float(w)))
+    assert worst["logpmf"] <= 1e-14, worst
+    assert worst["logcdf"] <= 1e-13 and worst["logsf"] <= 1e-13, worst
+
+
+def test_pi_zero_is_the_nb_and_pi_one_the_point_mass():
+    k = np.arange(40.0)
+    for name in ("logpmf", "cdf", "logsf", "ppf"):
+        x = k if name != "ppf" else np.linspace(0, 1, 40)
+        nb = getattr(nbnumba, name)(x, 3.0, 1.5)
+        np.testing.assert_array_equal(getattr(zinb, name)(x, 3.0, 1.5, 0.0), nb)
+        np.testing.assert_array_equal(getattr(zinb, name)(x, 3.0, 1.5, zi_logits=-np.inf), nb)
+    np.testing.assert_array_equal(zinb.pmf(k, 3.0, 1.5, 1.0), (k == 0).astype(float))
+    assert zinb.logpmf(0, 3.0, 1.5, zi_logits=40.0) == pytest.approx(-math.exp(-40.0) * (
+        1 - nbnumba.pmf(0, 3.0, 1.5)), rel=1e-14)
+    assert zinb.logpmf(2, 3.0, 1.5, zi_logits=40.0) == pytest.approx(
+        -40.0 - math.exp(-40.0) + nbnumba.logpmf(2, 3.0, 1.5), rel=1e-15)
+
+
+def test_invalid_parameters_give_nan():
+    assert np.isnan(zinb.logpmf(1, 3.0, 1.5, 1.5))          # pi > 1
+    assert np.isnan(zinb.cdf(1, -3.0, 1.5, 0.2))
+    assert np.isnan(zinb.ppf(0.5, 3.0, 1.5, zi_logits=np.nan))
+    with pytest.raises(ValueError, match="exactly one of pi and zi_logits"):
+        zinb.logpmf(1, 3.0, 1.5)
+    with pytest.raises(ValueError, match="exactly one of pi and zi_logits"):
+        zinb.logpmf(1, 3.0, 1.5, 0.2, zi_logits=0.1)
+
+
+@pytest.mark.parametrize("mu,theta,pi", [(3.0, 1.5, 0.3), (0.2, 0.1, 0.9), (50.0, 20.0, 0.05),
+                                         (5.0, np.inf, 0.5)])
+def test_cdf_sf_and_quantiles_are_consistent(mu, theta, pi):
+    k = np.arange(0.0, 200.0)
+    pmf = zinb.pmf(k, mu, theta, pi)
+    np.testing.assert_allclose(zinb.cdf(k, mu, theta, pi), np.minimum(np.cumsum(pmf), 1),
+                               rtol=1e-13)
+    np.testing.assert_allclose(zinb.sf(k, mu, theta, pi) + zinb.cdf(k, mu, theta, pi), 1.0,
+                               rtol=1e-14)
+    cdf = zinb.cdf(k, mu, theta, pi)
+    sf = zinb.sf(k, mu, theta, pi)
+    q = np.random.default_rng(1).uniform(0, 1, 500)
+    # the smallest k with cdf(k) >= q, by brute force over the same cdf
+    np.testing.assert_array_equal(zinb.ppf(q, mu, theta, pi), np.searchsorted(cdf, q))
+    want_isf = np.array([np.argmax(sf <= v) for v in q], dtype=float)
+    np.testing.assert_array_equal(zinb.isf(q, mu, theta, pi), want_isf)
+    np.testing.assert_array_equal(zinb.ppf(cdf[:30], mu, theta, pi), k[:30])
+    assert zinb.ppf(0.0, mu, theta, pi) == -1.0 and zinb.ppf(1.0, mu, theta, pi) == np.inf
+    assert zinb.isf(1.0, mu, theta, pi) == -1.0 and zinb.isf(0.0, mu, theta, pi) == np.inf
+
+
+@pytest.mark.parametrize("mu,theta,pi", [(3.0, 1.5, 0.3), (0.2, 0.1, 0.9), (50.0, 20.0, 0.05)])
+def test_samples_fit_the_pmf(mu, theta, pi):
+    """Chi-square goodness of fit, fixed seed; cells with expected counts >= 20."""
+    n = 200000
+    x = zinb.rvs(mu, theta, pi, size=n, random_state=7)
+    top = int(zinb.isf(1e-6, mu, theta, pi))
+    counts = np.bincount(np.minimum(x, top), minlength=top + 1)
+    p = zinb.pmf(np.arange(top + 1.0), mu, theta, pi)
+    p[-1] = zinb.sf(top - 1.0, mu, theta, pi)
+    keep = n * p >= 20
+    obs = np.append(counts[keep], counts[~keep].sum())
+    exp = np.append(n * p[keep], n * p[~keep].sum())
+    stat, pval = scipy.stats.chisquare(obs, exp * obs.sum() / exp.sum())
+    assert pval > 1e-4, (stat, pval)
+    # the same key gives the NB's draws where the zero inflation keeps them
+    nb = nbnumba.rvs(mu, theta, size=n, random_state=7)
+    assert np.all((x == nb) | (x == 0))
+
+
+def test_sampler_rejects_a_wrong_pi():
+    x = zinb.rvs(3.0, 1.5, 0.3, size=200000, random_state=3)
+    p0 = zinb.pmf(0, 3.0, 1.5, 0.33)
+    z = (np.mean(x == 0) - p0) / math.sqrt(p0 * (1 - p0) / x.size)
+    assert abs(z) > 10
+
+
+def test_scvi_face():
+    zl = np.array([-2.0, 0.5, 3.0])
+    d = ZeroInflatedNegativeBinomial(mu=np.array([1.0, 4.0, 9.0]), theta=2.0, zi_logits=zl)
+    pi = 1 / (1 + np.exp(-zl))
+    np.testing.assert_allclose(d.zi_probs, pi, rtol=1e-15)
+    np.testing.assert_allclose(d.mean, (1 - pi) * d.mu, rtol=1e-15)
+    # scvi-tools' variance formula
+    np.testing.assert_allclose(d.variance, (1 - pi) * d.mu * (d.mu + d.theta + pi * d.mu * d.theta)
+                               / d.theta, rtol=1e-14)
+    x = np.array([0.0, 3.0, 7.0])
+    np.testing.assert_array_equal(d.log_prob(x), zinb.logpmf(x, d.mu, d.theta, zi_logits=zl))
+    s = d.sample((4000,), random_state=1)
+    assert s.shape == (4000, 3) and s.dtype == np.float64
+    assert abs(s.mean(0) - d.mean).max() < 5 * np.sqrt(d.variance / 4000).max()
+    assert d.expand((2, 3)).batch_shape == (2, 3)
+    h = d.entropy()
+    k = np.arange(400.0)
+    for j in range(3):
+        p = zinb.pmf(k, d.mu[j], d.theta[j], zi_logits=zl[j])
+        assert h[j] == pytest.approx(-np.sum(p[p > 0] * np.log(p[p > 0])), rel=1e-12)
+    with pytest.raises(ValueError, match="zi_logits"):
+        ZeroInflatedNegativeBinomial(mu=1.0, theta=1.0)
+    with pytest.raises(ValueError, match="zi_logits"):
+        ZeroInflatedNegativeBinomial(mu=1.0, theta=1.0, zi_logits=np.nan, validate_args=True)
+
+
+def test_scipy_face():
+    f = zinbinom(mu=3.0, theta=2.0, pi=0.2)
+    g = zinbinom(total_count=2.0, probs=0.6, zi_logits=math.log(0.25))
+    k = np.arange(30)
+    np.testing.assert_allclose(f.logpmf(k), g.logpmf(k), rtol=1e-14)
+    np.testing.assert_array_equal(f.cdf(k), zinb.cdf(k, 3.0, 2.0, 0.2))
+    m, v, s, kurt = f.stats("mvsk")
+    kk = np.arange(2000.0)
+    p = f.pmf(kk)
+    mean = np.sum(kk * p)
+    var = np.sum((kk - mean) ** 2 * p)
+    assert m == pytest.approx(mean, rel=1e-13) and v == pytest.approx(var, rel=1e-12)
+    assert s == pytest.approx(np.sum((kk - mean) ** 3 * p) / var ** 1.5, rel=1e-10)
+    assert kurt == pytest.approx(np.sum((kk - mean) ** 4 * p) / var ** 2 - 3, rel=1e-10)
+    assert f.moment(3) == pytest.approx(np.sum(kk ** 3 * p), rel=1e-12)
+    assert f.expect(lambda x: x ** 2) == pytest.approx(np.sum(kk ** 2 * p), rel=1e-12)
+    assert f.entropy() == pytest.approx(-np.sum(p * np.log(p)), rel=1e-12)
+    assert zinbinom.cdf(3, mu=3.0, theta=2.0, pi=0.2) == f.cdf(3)
+    assert isinstance(f.rvs(random_state=1), int)
+    with pytest.raises(TypeError, match="keyword"):
+        zinbinom(2.0, 0.5)
+
+
+def test_loglik_dense_and_sparse():
+    rng = np.random.default_rng(2)
+    X = zinb.rvs(2.0, 1.5, 0.4, size=(300, 50), random_state=2)
+    mu = rng.uniform(0.5, 4, (300, 50))
+    theta = rng.uniform(0.5, 5, 50)
+    zl = rng.normal(0, 1, 50)
+    full = zinb.logpmf(X, mu, theta, zi_logits=zl)
+    for axis in (None, 0, 1):
+        want = full.sum(axis=axis)
+        got = zinb.loglik(X, mu, theta, zi_logits=zl, axis=axis)
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+        np.testing.assert_allclose(zinb.loglik(sp.csr_matrix(X), mu, theta, zi_logits=zl,
+                                               axis=axis), got, rtol=1e-14)
