@@ -57,7 +57,11 @@ def draw(params, shape, random_state, dtype, offset=0, stride=None):
                            np.int64(s2[1] if stride is None else stride), out)
         if bad and integer:
             _int64_error(host, np)
-    return out.reshape(shape).astype(dtype, copy=False)
+    out = out.reshape(shape).astype(dtype, copy=False)
+    if any(_arrays.is_torch(p) for p in params):
+        import torch
+        return torch.from_numpy(out)
+    return out
 
 
 def _int64_error(params, xp):
