@@ -115,12 +115,14 @@ def _tile_impl(fname, xs, outs):
            f"    ({onames}) = outs"]
     if f.wide:
         src.append("    wide_vectors()")
+    n = len(f.outputs)
+    store = "".join(f"o{m}[j], " for m in range(n))
     if f.fast is not None:
         src += ["    for j in range(o0.size):",
-                f"        o0[j] = fast({args})",
+                f"        ({store}) = fast({args})" if n > 1 else f"        o0[j] = fast({args})",
                 "    for j in range(o0.size):",
                 "        if o0[j] != o0[j]:",
-                f"            o0[j] = slow({args})"]
+                f"            ({store}) = slow({args})" if n > 1 else f"            o0[j] = slow({args})"]
     elif len(f.outputs) == 1:
         src += ["    for j in range(o0.size):",
                 f"        o0[j] = scalar({args})"]

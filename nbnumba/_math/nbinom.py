@@ -19,12 +19,12 @@ import math
 
 from . import derivatives
 from .table import Function
-from .special import (BETA_UNIFORM_DEV, BETA_UNIFORM_MIN, LN_SQRT_2PI, beta_frac, beta_uniform,
-                       exp_fast, floor, jit, jit_inline, log1mexp, log1pmx, log_fast, stirlerr)
+from .special import (BETA_UNIFORM_DEV, BETA_UNIFORM_MIN, FAST_K, LN_SQRT_2PI, beta_frac, beta_small_b,
+                       beta_uniform, exp_fast, floor, jit, jit_inline, log1mexp, log1pmx, log_fast,
+                       log_logseries_tail, stirlerr)
 
 NAN = math.nan
 INF = math.inf
-FAST_K = 12          # the branch-free paths, up to this count (most data)
 SMALL_K = 32        # log-pmf by a short product up to this count
 SUM_K = 64          # cdf by direct summation up to this count
 MAXITER = 1000000   # bound on every loop: NaN rather than a hang
@@ -54,6 +54,8 @@ def log_p0_fast(mu, theta, x, u, p):
 def _log_p0(mu, theta):
     """log pmf(0), for mu > 0, theta > 0."""
     x = mu / theta
+    if x < 2.2250738585072014e-308:     # subnormal: theta log1p(x) = mu (1 - x/2 ...)
+        return -mu
     u = 1.0 + x
     if u < 1e300:
         return log_p0_fast(mu, theta, x, u, 1.0 / u)
@@ -83,7 +85,7 @@ def _logpmf_short(k, mu, theta, n):
         fact *= j + 1.0 if more else 1.0
     arg = prod / fact if k > 0.0 else 1.0
     ok = ((k >= 0.0) & (k <= n) & (k == floor(k)) & (mu <= 1e9) & (a >= 1e-9)
-          & (u < 1e300) & (theta > 0.0) & (arg >= 1e-300))
+          & (u < 1e300) & (x >= 2.2250738585072014e-308) & (theta > 0.0) & (arg >= 1e-300))
     r = log_p0_fast(mu, theta, x, u if ok else 2.0, p) + log_fast(arg if ok else 1.0)
     return r if ok else NAN
 
@@ -97,6 +99,8 @@ def _logpmf_pos(k, mu, theta):
             return r
     if k == 0.0:
         return _log_p0(mu, theta)
+    if theta < TINY_THETA:
+        return _logpmf_tiny_theta(k, mu, theta)
     x = mu / theta
     p = 1.0 / (1.0 + x)
     # Loader's saddle point: with n = k + theta,
@@ -105,12 +109,12 @@ def _logpmf_pos(k, mu, theta):
     # where bd0(y, m) = y g(1 - m / y), g(u) = -log(1 - u) - u, and
     # 1 - m / y is formed from k - mu, never from n (exact near the mode).
     d = k - mu
-    tpm = theta + mu
-    u1 = -d / tpm
+    tpm = 0.5 * theta + 0.5 * mu        # (theta + mu) / 2: the sum may overflow
+    u1 = -(0.5 * d) / tpm
     if u1 == 0.0:
         t1 = 0.0
     elif u1 > 0.5:
-        t1 = theta * (-math.log((theta + k) / tpm) - u1)
+        t1 = theta * (-math.log((0.5 * theta + 0.5 * k) / tpm) - u1)
     else:
         t1 = -theta * log1pmx(-u1)
     u2 = d / k * p
@@ -199,6 +203,47 @@ def _log_tails_uniform(k, mu, theta):
     return beta_uniform(theta, b, u1, u2)
 
 
+#: Below this theta, NB(mu, theta) equals its theta -> 0 limit to 1e-17
+#: relative (see _logpmf_tiny_theta, _log_sf_tiny_theta).
+TINY_THETA = 1e-20
+
+
+@jit
+def _xi_lp(mu, theta):
+    """(xi, log xi, lp) with xi = -log q = log1p(theta / mu) and
+    lp = log p = -log1p(mu / theta), for any positive finite mu and theta
+    (mu / theta and theta / mu may overflow or underflow)."""
+    r = theta / mu
+    x = mu / theta
+    lr = math.log(theta) - math.log(mu)
+    xi = math.log1p(r) if r < 1e300 else lr + math.log1p(1.0 / r)
+    lp = -math.log1p(x) if x < 1e300 else lr - math.log1p(r)
+    # log xi, also where xi is subnormal or 0: log1p(r) = r (1 - r/2 ...)
+    lxi = math.log(xi) if xi > 1e-300 else lr
+    return xi, lxi, lp
+
+
+@jit
+def _logpmf_tiny_theta(k, mu, theta):
+    """log pmf(k) for integer k >= 1 and theta < TINY_THETA:
+    pmf(k) = theta q**k / k p**theta prod_{j<k} (1 + theta / j), whose last
+    factor, at most exp(theta (1 + log k)), is 1 to 1e-17 against
+    |log pmf| > 46. All terms are <= 0: no cancellation, nothing overflows
+    (theta + mu and mu / theta may)."""
+    xi, lxi, lp = _xi_lp(mu, theta)
+    return ((math.log(theta) - math.log(k)) - k * xi) + theta * lp
+
+
+@jit
+def _log_sf_tiny_theta(k, mu, theta):
+    """log sf(k) for integer k >= 0 and theta < TINY_THETA: summing the
+    pmf of _logpmf_tiny_theta, sf(k) = theta p**theta T(k) (1 + O(theta
+    log(k + mu / theta))), T(k) = sum_{j>k} q**j / j, the tail of the
+    logarithmic series (special.log_logseries_tail: O(1) for any k)."""
+    xi, lxi, lp = _xi_lp(mu, theta)
+    return (math.log(theta) + theta * lp) + log_logseries_tail(k, xi, lxi, lp)
+
+
 # ---------------------------------------------------------------- tails
 # For integer k >= 0 and mu, theta > 0, with B the beta function:
 #   cdf(k) = I_p(theta, k + 1) = pmf(k) (a + k q) * R(theta, k + 1, p)
@@ -281,12 +326,16 @@ def _log_upper(k, mu, theta):
     x = mu / theta
     p = 1.0 / (1.0 + x)
     lam = p * (k + 1.0 - mu)
-    # Measured against mpmath: the series (error ~ k eps) wins for theta < 1
-    # up to a few thousand terms, the fraction for larger k.
-    if theta < 1.0 and (k <= 5000.0 or theta < 1e-3):
-        ls = _log_upper_series(k, mu, theta)
-        if not math.isnan(ls):
-            return ls
+    # theta < 1 with q > 1/e, where the fraction crawls: the expansion of
+    # special.beta_small_b for k >= 10, the (short) series below.
+    if theta < 1.0:
+        xi = _xi_lp(mu, theta)[0]
+        if xi < 1.0:
+            if k >= 10.0:
+                return beta_small_b(k + 1.0, theta, xi)
+            ls = _log_upper_series(k, mu, theta)
+            if not math.isnan(ls):
+                return ls
     r = beta_frac(k + 1.0, x * p, p, mu * p, lam, MAXITER)
     return _logpmf_pos(k + 1.0, mu, theta) + math.log((k + 1.0) * r)
 
@@ -297,6 +346,9 @@ def _log_tails(k, mu, theta):
     smaller tail. Where a direct method gives up (NaN: a loop bound hit in an
     extreme regime), the complement of the other tail stands in: accurate in
     absolute terms, never NaN."""
+    if theta < TINY_THETA:
+        ls = _log_sf_tiny_theta(k, mu, theta)
+        return log1mexp(ls), ls
     if k == 0.0:
         lc = _log_p0(mu, theta)
         return lc, log1mexp(lc)
@@ -652,7 +704,8 @@ TABLE = (
              "with sf(k) <= q"),
     Function("entropy", entropy, ("mu", "theta"), "Entropy in nats, by exact summation"),
     Function("logpmf_grad", derivatives.logpmf_grad, ("k", "mu", "theta"),
-             "Derivatives of the log-pmf in mu and theta", outputs=("d_mu", "d_theta")),
+             "Derivatives of the log-pmf in mu and theta", outputs=("d_mu", "d_theta"),
+             fast=derivatives._grad_fast, slow=derivatives._logpmf_grad_slow, wide=True),
     Function("logpmf_hess", derivatives.logpmf_hess, ("k", "mu", "theta"),
              "Second derivatives of the log-pmf in (mu, theta)",
              outputs=("d_mu_mu", "d_mu_theta", "d_theta_theta")),

@@ -62,7 +62,7 @@ def _logpmf_fast(k, mu, theta, z):
     r = nbinom._logpmf_fast(k, mu, theta)
     zc = z if abs(z) <= FAST_LOGIT else 0.0
     lpi = -_softplus_fast(-zc)
-    lq = -_softplus_fast(zc)
+    lq = lpi - zc               # softplus(z) - softplus(-z) = z: one softplus
     c = lq + r
     m = max(lpi, c)
     d = min(lpi, c) - m

@@ -1,0 +1,110 @@
+"""Zero-inflated NB and gradients against their peers, in one run.
+
+    python benchmarks/bench_grad.py [--cells 20000] [--genes 1000] [--repeat 3]
+
+On the demo's counts matrix (cells x genes, per-gene theta, per cell x gene
+mu, float32):
+- ZINB log-pmf vs NB log-pmf (nbnumba) and vs scvi-tools' ``log_zinb_positive``
+  formula in torch;
+- forward + backward of the NB log-likelihood: nbnumba's ``log_prob``
+  (torch autograd, backward = the gradient kernels) vs torch autodiff of
+  scvi-tools' ``log_nb_positive``;
+- the gradient kernels alone vs ``jax.grad`` of ``jax.scipy.stats.nbinom.logpmf``
+  (jit, float32), when JAX is installed.
+"""
+import argparse
+
+import numpy as np
+
+import nbnumba
+from nbnumba._demo import counts_matrix
+
+from _timing import best
+
+
+def log_nb_positive(torch, x, mu, theta, eps=1e-8):
+    """scvi-tools' NB log-likelihood formula."""
+    log_theta_mu_eps = torch.log(theta + mu + eps)
+    return (theta * (torch.log(theta + eps) - log_theta_mu_eps)
+            + x * (torch.log(mu + eps) - log_theta_mu_eps)
+            + torch.lgamma(x + theta) - torch.lgamma(theta) - torch.lgamma(x + 1))
+
+
+def log_zinb_positive(torch, x, mu, theta, pi, eps=1e-8):
+    """scvi-tools' ZINB log-likelihood formula (pi: the zero-inflation logits)."""
+    softplus = torch.nn.functional.softplus
+    softplus_pi = softplus(-pi)
+    log_theta_eps = torch.log(theta + eps)
+    log_theta_mu_eps = torch.log(theta + mu + eps)
+    pi_theta_log = -pi + theta * (log_theta_eps - log_theta_mu_eps)
+    case_zero = softplus(pi_theta_log) - softplus_pi
+    case_non_zero = (-softplus_pi + pi_theta_log + x * (torch.log(mu + eps) - log_theta_mu_eps)
+                     + torch.lgamma(x + theta) - torch.lgamma(theta) - torch.lgamma(x + 1))
+    return (x < eps).float() * case_zero + (x > eps).float() * case_non_zero
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cells", type=int, default=20000)
+    ap.add_argument("--genes", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    X, mu, theta = counts_matrix(args.cells, args.genes)
+    X, mu, theta = (a.astype(np.float32) for a in (X, mu, theta))
+    zl = np.random.default_rng(1).normal(-1.5, 1.0, args.genes).astype(np.float32)
+    n = X.size
+    rate = {}
+
+    def row(name, f):
+        rate[name] = n / best(f, args.repeat) / 1e6
+        print(f"| {name} | {rate[name]:.1f} |", flush=True)
+
+    print(f"{args.cells} x {args.genes} float32, Melem/s (best of {args.repeat}), one run\n")
+    print("| log-pmf | Melem/s |\n|---|---:|")
+    row("nbnumba NB logpmf", lambda: nbnumba.logpmf(X, mu, theta))
+    row("nbnumba ZINB logpmf", lambda: nbnumba.zinb.logpmf(X, mu, theta, zi_logits=zl))
+    try:
+        import torch
+        torch.set_num_threads(2)
+        tX, tmu, tth, tzl = (torch.from_numpy(a) for a in (X, mu, theta, zl))
+        with torch.no_grad():
+            row("torch, scvi-tools log_zinb_positive", lambda: log_zinb_positive(torch, tX, tmu, tth, tzl))
+    except ImportError:
+        torch = None
+        print("torch not installed: its rows are skipped")
+    print(f"\nZINB / NB: {rate['nbnumba ZINB logpmf'] / rate['nbnumba NB logpmf']:.2f}")
+    if torch:
+        print(f"ZINB nbnumba / torch: "
+              f"{rate['nbnumba ZINB logpmf'] / rate['torch, scvi-tools log_zinb_positive']:.1f}x")
+
+        def fwd_bwd(loss):
+            def f():
+                m = tmu.clone().requires_grad_()
+                t = tth.clone().requires_grad_()
+                loss(m, t).sum().backward()
+            return f
+
+        print("\n| forward + backward of the NB log-likelihood | Melem/s |\n|---|---:|")
+        row("nbnumba NegativeBinomial.log_prob", fwd_bwd(
+            lambda m, t: nbnumba.NegativeBinomial(mu=m, theta=t).log_prob(tX)))
+        row("torch autodiff of scvi-tools log_nb_positive", fwd_bwd(
+            lambda m, t: log_nb_positive(torch, tX, m, t)))
+        print(f"\nnbnumba / torch: {rate['nbnumba NegativeBinomial.log_prob'] / rate['torch autodiff of scvi-tools log_nb_positive']:.1f}x")
+    print("\n| gradient of the log-pmf in its parameters | Melem/s |\n|---|---:|")
+    row("nbnumba logpmf_grad (d_mu, d_theta)", lambda: nbnumba.logpmf_grad(X, mu, theta))
+    try:
+        import jax
+        import jax.numpy as jnp
+        n_, p_ = theta, theta / (theta + mu)
+        g = jax.jit(jax.grad(lambda a, b: jax.scipy.stats.nbinom.logpmf(jnp.asarray(X), a, b).sum(),
+                             argnums=(0, 1)))
+        a, b = jnp.asarray(np.broadcast_to(n_, X.shape).copy()), jnp.asarray(p_)
+        row("jax.grad of jax.scipy.stats.nbinom.logpmf, jit (d_n, d_p)",
+            lambda: [r.block_until_ready() for r in g(a, b)])
+        print(f"\nnbnumba / JAX: {rate['nbnumba logpmf_grad (d_mu, d_theta)'] / rate['jax.grad of jax.scipy.stats.nbinom.logpmf, jit (d_n, d_p)']:.1f}x")
+    except ImportError:
+        print("JAX not installed: its row is skipped (pip install jax jaxlib)")
+
+
+if __name__ == "__main__":
+    main()
