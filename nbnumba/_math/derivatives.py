@@ -243,21 +243,38 @@ def _log1pmx_fast(v, ratio):
 
 
 @jit_inline
+def _minus_log1pmx_inv(a):
+    """-log1pmx(1 / a) = 1/a - log1p(1/a) for a >= 4, branch-free: the
+    series of _log1pmx_fast in r = 1 / (2a + 1) <= 1/9 (y <= 0.0124: 9
+    terms leave 3e-18), two divisions."""
+    r = 1.0 / (2.0 * a + 1.0)
+    y = r * r
+    y2 = y * y
+    y4 = y2 * y2
+    s = (((1.0 / 3.0 + y * (1.0 / 5.0)) + y2 * (1.0 / 7.0 + y * (1.0 / 9.0)))
+         + y4 * ((1.0 / 11.0 + y * (1.0 / 13.0)) + y2 * (1.0 / 15.0 + y * (1.0 / 17.0)))
+         + y4 * y4 * (1.0 / 19.0))
+    return r / a - 2.0 * r * y * s
+
+
+@jit_inline
 def _grad_fast(k, mu, theta):
     """(d_mu, d_theta) by a branch-free path for counts up to FAST_K (most
     data), so that the CPU kernels' loops vectorize; NaN where it does not
     apply. dlgamma_ratio(k, theta) = -sum_{j<k} log1pmx(1 / (theta + j)):
-    terms of one sign, exact in the Poisson limit too; k = 1 in the form of
-    _d_theta."""
+    terms of one sign, exact in the Poisson limit too (from j = 4 on,
+    theta + j >= 4: the series alone); k = 1 in the form of _d_theta."""
     tpm = theta + mu
     p = 1.0 / (1.0 + mu / theta)
     q = mu / tpm
     v = (k - mu) / tpm
     acc = 0.0
-    for j in range(FAST_K):
-        u = 1.0 / (theta + j)
-        t = _log1pmx_fast(u, (theta + (j + 1.0)) / (theta + j))
-        acc -= t if j < k else 0.0
+    for j in range(4):
+        t = -_log1pmx_fast(1.0 / (theta + j), (theta + (j + 1.0)) / (theta + j))
+        acc += t if j < k else 0.0
+    for j in range(4, FAST_K):
+        t = _minus_log1pmx_inv(theta + j)
+        acc += t if j < k else 0.0
     general = acc + _log1pmx_fast(v, (theta + k) / tpm)
     one = q / theta + _log1pmx_fast(-q, p)
     # p normal: the logs' arguments (ratios >= p) are normal too
