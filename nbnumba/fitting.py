@@ -7,28 +7,27 @@ over) or genes x cells (``axis=1``, glmGamPoi's and DESeq2's layout), as a
 NumPy array (any integer or float dtype; float counts must be integers), a
 SciPy sparse matrix or array (CSR or CSC; never densified: a gene's zeros
 enter in closed form) or a Dask array (lazy: rechunked to whole genes, one
-task per block of genes).
+task per block of genes). Genes run on ``numba.get_num_threads()`` threads.
 
-Conventions next to glmGamPoi's (R/Bioconductor):
+Next to glmGamPoi's conventions (R/Bioconductor):
 
-===========================  ======================================  ==========================================
-quantity                     nbnumba                                 glmGamPoi
-===========================  ======================================  ==========================================
-dispersion parameter         ``theta`` (inverse dispersion),         ``overdispersion`` = 1 / theta,
-                             Var = mu + mu**2 / theta                Var = mu + overdispersion * mu**2
-Poisson                      ``theta = inf``                         ``overdispersion = 0``
-counts layout                cells x genes (``axis=0``) or           genes x cells
-                             genes x cells (``axis=1``)
-size factors                 ``size_factors``: per cell, enter as    ``size_factors``: the same offsets; its
-                             the offset log(s_i); default none       default computes "normed_sum" factors
-                             (all 1)                                 (here ``size_factors="normed_sum"``)
-Cox-Reid adjustment          ``cox_reid=False`` (plain ML)           ``do_cox_reid_adjustment = TRUE`` in
-                                                                     glm_gp, scaled by 0.99, with the means
-                                                                     held fixed while theta moves
-all-zero gene                theta = 0 (the supremum of the          overdispersion 0 (theta = inf)
-                             likelihood: the point mass at 0),
-                             loglik 0
-===========================  ======================================  ==========================================
+* dispersion: here ``theta``, the inverse dispersion, Var = mu + mu**2 /
+  theta, ``inf`` for Poisson; glmGamPoi's ``overdispersion`` is 1 / theta
+  (Var = mu + overdispersion mu**2), 0 for Poisson.
+* layout: here cells x genes by default (``axis=1`` for genes x cells);
+  glmGamPoi takes genes x cells.
+* size factors: per cell, entering as offsets log(s_i), in both. Here the
+  default is none (all 1); glmGamPoi's default computes "normed_sum"
+  factors, here ``size_factors="normed_sum"`` (the cells' totals over their
+  geometric mean).
+* Cox-Reid: here ``cox_reid=False`` (plain maximum likelihood) by default;
+  ``cox_reid=True`` maximises the adjusted profile likelihood exactly, as
+  edgeR. glmGamPoi's ``do_cox_reid_adjustment`` (TRUE in ``glm_gp``) holds
+  the means fixed while theta moves and scales the term by 0.99.
+* all-zero genes: here theta = 0, the supremum of the likelihood (the point
+  mass at 0), log-likelihood 0, and in ``fit`` fitted means 0
+  (coefficients -inf, or NaN with a design); glmGamPoi returns
+  overdispersion 0 (theta = inf) and an intercept of -1e8.
 """
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,8 +61,9 @@ class ThetaFit:
         Newton iterations (evaluations of the score and its derivative);
         0 for the Poisson and all-zero genes, found without iterating.
     loglik : float64
-        The gene's log-likelihood at theta (exact: nbnumba's log-pmf,
-        compensated sum).
+        The gene's log-likelihood at theta, from nbnumba's exact log-pmf
+        (for means ``s_i m_j``: per distinct count at ``m_j`` plus a
+        correction per cell; ~1e-15 relative either way).
     """
 
     theta: np.ndarray
@@ -170,20 +170,16 @@ def _means(mu, n, g, genes_rows):
                              f"one per gene ({g}), not {s.size} and {m.size}")
         return s, m, None
     mu = np.asarray(mu, np.float64)
-    if genes_rows and mu.ndim == 2:
-        mu = mu.T
-    elif genes_rows and mu.ndim == 1 and mu.size == g and g != n:
-        raise ValueError("with axis=1 a 1-D mu broadcasts along the cells (last axis); "
-                         "pass per-gene means as mu[:, None] or as a (size_factors, means) tuple")
-    shape = (n, g)
+    shape = (g, n) if genes_rows else (n, g)        # the counts' own layout
     try:
-        if np.broadcast_shapes(mu.shape, shape) != shape:
+        if mu.ndim > 2 or np.broadcast_shapes(mu.shape, shape) != shape:
             raise ValueError
     except ValueError:
         raise ValueError(f"mu of shape {mu.shape} does not broadcast to the counts' "
-                         f"{'genes x cells' if genes_rows else 'cells x genes'} shape") from None
-    if mu.ndim < 2:
-        mu = mu.reshape((1,) * (2 - mu.ndim) + mu.shape)
+                         f"shape {shape}") from None
+    mu = mu.reshape((1,) * (2 - mu.ndim) + mu.shape)
+    if genes_rows:
+        mu = mu.T
     if mu.shape[0] == 1:
         return np.ones(n), np.broadcast_to(mu[0], (g,)).copy(), None
     if mu.shape[1] == 1:
@@ -237,7 +233,8 @@ def _run(kernel, before, after, g, parallel):
         f = _entry(kernel, args) or kernel
     nb = len(before) + 1
     threads = numba.get_num_threads() if parallel else 1
-    chunk = max(_k.GATHER, -(-g // (4 * threads) // _k.GATHER) * _k.GATHER)
+    # several blocks per thread: a busy core's share goes to the others
+    chunk = max(_k.GATHER, -(-g // (8 * threads) // _k.GATHER) * _k.GATHER)
     if threads <= 1 or g <= chunk:
         f(*args[:nb], 0, g, *after)
         return
@@ -271,7 +268,8 @@ def _theta_numpy(kind, X, s, m, M, max_iter, tol, parallel):
     compact = not dense_mu and s.size > 0 and bool(np.all(s == s[0]))
     Mk, trM = _dense_operand(np.asarray(M, np.float64)) if dense_mu else (np.empty((1, 1)), False)
     if g:
-        _run(_k.theta_kernel, (src, _ro(s), _ro(m), _ro(Mk), trM, dense_mu, compact),
+        lgs = np.log(s) if not dense_mu else s
+        _run(_k.theta_kernel, (src, _ro(s), _ro(lgs), _ro(m), _ro(Mk), trM, dense_mu, compact),
              (max_iter, tol, out, status), g, parallel)
     _raise_status(status)
     return out
@@ -306,9 +304,10 @@ def fit_theta(X, mu, *, axis=0, max_iter=100, tol=1e-8):
     max_iter : int
         Largest number of Newton iterations per gene.
     tol : float
-        Convergence: a Newton step in log(theta) of at most ``tol``, or a
-        predicted log-likelihood gain of the next step below
-        ``tol**2 * n_cells`` (1e-16 per cell by default).
+        Convergence, after the step that meets it: a step in log(theta) of
+        at most ``tol``; or a Newton step whose predicted log-likelihood
+        gain is below ``tol**2 * n_cells``; or two Newton steps converging
+        quadratically whose rate puts the next step below ``tol``.
 
     Returns
     -------
@@ -390,7 +389,8 @@ class GLMFit:
     coefficients : float64, genes x p
         The coefficients of the log link, ``log mu_ij = log s_i + x_i .
         beta_j`` (glmGamPoi's ``Beta``, there p x genes). All-zero genes:
-        ``-inf`` (intercept-only) or NaN (a design): their fitted means are 0.
+        ``-inf`` (intercept-only) or NaN (a design); their fitted means are 0
+        (glmGamPoi: an intercept of -1e8).
     theta : float64
         The inverse dispersion (glmGamPoi's ``1 / overdispersions``): ``inf``
         for Poisson genes, ``0`` for all-zero genes (any theta fits their
@@ -420,31 +420,34 @@ class GLMFit:
     axis: int = 0
 
     def fitted_means(self):
-        """The fitted means ``s_i exp(x_i . beta_j)``, dense, in the counts'
-        layout (cells x genes for ``axis=0``): computed on demand, never
-        stored in the result (NumPy, or Dask for Dask results)."""
+        """The fitted means ``s_i exp(x_i . beta_j)`` (0 for all-zero genes),
+        dense, in the counts' layout (cells x genes for ``axis=0``):
+        computed on demand, never stored in the result (NumPy, or Dask for
+        Dask results)."""
         beta = self.coefficients
         s = self.size_factors
         if self.design is None:
             mu = s[:, None] * np.exp(beta[:, 0])[None, :]
         else:
-            lin = self.design @ beta.T
-            mu = s[:, None] * np.exp(lin)
+            mu = s[:, None] * np.exp(self.design @ beta.T)
+        zero = self.theta == 0                      # all-zero genes: mean 0
+        if _params.is_dask(mu):
+            import dask.array as da
+            mu = da.where(zero[None, :], 0.0, mu)
+        elif zero.any():
+            mu[:, zero] = 0.0
         return mu.T if self.axis in (1, -1) else mu
 
 
-def _size_factors(size_factors, X, kind, n):
+def _size_factors(size_factors, X, n):
     if size_factors is None:
         return np.ones(n)
     if isinstance(size_factors, str):
         if size_factors != "normed_sum":
             raise ValueError('size_factors must be None, "normed_sum" or an array')
         # glmGamPoi's "normed_sum": the cells' totals over their geometric mean
-        tot = np.asarray(X.sum(axis=1)).reshape(-1).astype(np.float64)
-        if kind == "dask":
-            tot = np.asarray(tot.compute()) if hasattr(tot, "compute") else tot
-        pos = tot > 0
-        if not pos.all():
+        tot = np.asarray(X.sum(axis=1)).reshape(-1).astype(np.float64)   # Dask: computed
+        if not np.all(tot > 0):
             raise ValueError("normed_sum size factors need cells with a positive total")
         return tot / np.exp(np.mean(np.log(tot)))
     s = np.asarray(size_factors, np.float64).reshape(-1)
@@ -524,9 +527,8 @@ def fit(X, size_factors=None, design=None, *, axis=0, cox_reid=False, max_iter=1
         its estimates differ slightly.
     max_iter, tol : int, float
         Largest number of Newton iterations per gene (Poisson and NB fits
-        together); convergence when every component of a Newton step (the
-        coefficients, log(theta)) is at most ``tol``, or when the predicted
-        log-likelihood gain of the next step is below ``tol**2 * n_cells``.
+        together); convergence as in :func:`fit_theta`, with the largest
+        component of the step (the coefficients, log(theta)).
 
     Returns
     -------
@@ -557,7 +559,7 @@ def fit(X, size_factors=None, design=None, *, axis=0, cox_reid=False, max_iter=1
     max_iter, tol = _check_options(max_iter, tol)
     kind, X = _counts(X, axis)
     n, g = X.shape
-    s = _size_factors(size_factors, X, kind, n)
+    s = _size_factors(size_factors, X, n)
     Xt, P, icpt = _design(design, n)
     p = Xt.shape[0]
     design_out = None if icpt else np.ascontiguousarray(Xt.T)

@@ -31,16 +31,16 @@ rounded). The other parts run over the cells in tiles of ``TILE``, in loops
 without branches (``log_fast``; the series of ``log1pmx`` in ``r = v / (2 +
 v)`` where ``|r| < 0.2``: exact in the Poisson limit) whose results are
 summed by vectorized reductions. The log-likelihood reported at the
-estimate is the exact one: ``nbinom``'s log-pmf per cell (its branch-free
-path over a tile, the general one where that gives NaN).
+estimate comes from ``nbinom``'s exact log-pmf (see :func:`_loglik`).
 
 Compilation. Numba links every function a kernel calls into the kernel's
-module and optimizes the whole again, at each level of the call graph; so
-the graph here is flat: the kernels call a few helpers that call only the
-scalar math, and the small functions are inlined into their callers'
-Numba IR. The kernels release the GIL; ``nbnumba.fitting`` runs blocks of
-genes on a pool of threads (one compiled kernel for the threaded and the
-Dask paths, where a ``prange`` wrapper would compile it all once more).
+module and optimizes the whole again, at each level of the call graph, so
+the graph here is shallow: the kernels call helpers that call only small
+functions and the scalar math. Helpers get no constant arguments (Numba
+compiles a function once per literal value). The kernels release the
+GIL; ``nbnumba.fitting`` runs blocks of genes on a pool of threads: one
+compiled kernel for the threaded and the Dask paths, where a ``prange``
+wrapper would compile it all once more (~15 s).
 The kernels are cached on disk and take the literal ``VERSION`` (a hash of
 nbnumba/_math's sources) as their first argument: Numba's cache is keyed
 on this file alone, and the version in the signature keeps it from
@@ -68,6 +68,10 @@ TILE = 512
 GATHER = 8
 #: Counts below this are tabulated by direct indexing; larger ones sorted.
 HIST = 1024
+#: The log-likelihood of means s_i m takes counts above this per cell.
+BIG_K = 64.0
+#: log1pmx(v) by its series in r = v / (2 + v) where |r| is below this
+SERIES_R = 0.2
 #: Largest Newton step in log(theta), and in any coefficient.
 MAX_STEP = 4.0
 MAX_BETA_STEP = 8.0
@@ -90,8 +94,8 @@ IMPOSSIBLE = 3      # a count > 0 where the mean is 0
 
 #: a helper compiled on its own (once per process: not cached)
 _helper = numba.njit(error_model="numpy")
-#: a small function inlined into its callers' Numba IR
-_ir = numba.njit(error_model="numpy", inline="always")
+#: a per-element function of a loop that must vectorize: inlined by LLVM
+_inline = numba.njit(error_model="numpy", forceinline=True)
 #: float reductions vectorize only where their additions may be reassociated
 _reduce = numba.njit(error_model="numpy", fastmath={"reassoc"})
 
@@ -99,10 +103,12 @@ _reduce = numba.njit(error_model="numpy", fastmath={"reassoc"})
 # ------------------------------------------------------------ small pieces
 
 @_reduce
-def _sum_rows(buf, r0, r1, L, out):
-    """out[r] = sum(buf[r, :L]) for r0 <= r < r1 (vectorized, each row in
-    a fixed order: the same result on every run)."""
-    for r in range(r0, r1):
+def _sum_rows(buf, L, out):
+    """out[r] = sum(buf[r, :L]) for every row r (vectorized, each row in a
+    fixed order: the same result on every run). No constant arguments here
+    or in any call of a helper: Numba compiles a function once for each
+    literal value it is called with."""
+    for r in range(buf.shape[0]):
         row = buf[r]
         s = 0.0
         for i in range(L):
@@ -110,18 +116,19 @@ def _sum_rows(buf, r0, r1, L, out):
         out[r] = s
 
 
-@_ir
+@_inline
 def _neumaier(s, c, v):
     t = s + v
     e = (s - t) + v if abs(s) >= abs(v) else (v - t) + s
     return t, c + (0.0 if math.isinf(t) else e)
 
 
-@_ir
+@_inline
 def _log1pmx_fast(v, r, q):
     """log1p(v) - v, branch-free, for r = v / (2 + v) and q = 1 + v
     (formed by the caller from exact inputs; they need not agree to the
-    last bit: an error e in r changes the result by e times itself). Where
+    last bit: a relative error e in r changes the result by about e times
+    itself). Where
     |r| < 0.2 the series of 2 atanh(r) (12 terms: 5e-19 relative), as
     special.log1pmx; otherwise log(q) - v, at least 0.07 in magnitude."""
     y = r * r
@@ -132,11 +139,23 @@ def _log1pmx_fast(v, r, q):
          + y4 * ((1.0 / 11.0 + y * (1.0 / 13.0)) + y2 * (1.0 / 15.0 + y * (1.0 / 17.0)))
          + y4 * y4 * ((1.0 / 19.0 + y * (1.0 / 21.0)) + y2 * (1.0 / 23.0 + y * (1.0 / 25.0))))
     ser = r * (2.0 * y * s - v)
-    small = abs(r) < 0.2
+    small = abs(r) < SERIES_R
     return ser if small else log_fast(1.0 if small else q) - v
 
 
-@_ir
+@_inline
+def _log1pmx_series(v, r):
+    """_log1pmx_fast where |r| < SERIES_R (the series alone: no log)."""
+    y = r * r
+    y2 = y * y
+    y4 = y2 * y2
+    s = (((1.0 / 3.0 + y * (1.0 / 5.0)) + y2 * (1.0 / 7.0 + y * (1.0 / 9.0)))
+         + y4 * ((1.0 / 11.0 + y * (1.0 / 13.0)) + y2 * (1.0 / 15.0 + y * (1.0 / 17.0)))
+         + y4 * y4 * ((1.0 / 19.0 + y * (1.0 / 21.0)) + y2 * (1.0 / 23.0 + y * (1.0 / 25.0))))
+    return r * (2.0 * y * s - v)
+
+
+@_inline
 def _theta_terms(k, mu, theta):
     """The per-cell parts of d/dtheta and d2/dtheta2 of the log-pmf:
     log1pmx(v) and v**2 / (k + theta), v = (k - mu) / (theta + mu)."""
@@ -146,10 +165,22 @@ def _theta_terms(k, mu, theta):
     tk = theta + k
     v = d * it
     r = d / (t + tk)
-    return _log1pmx_fast(v, r, tk * it), v * v / tk
+    return _log1pmx_fast(v, r, tk * it), v * v / tk, abs(r) >= SERIES_R
 
 
-@_ir
+@_inline
+def _theta_terms_series(k, mu, theta):
+    """_theta_terms by the series alone, and whether it does not apply."""
+    t = theta + mu
+    it = 1.0 / t
+    d = k - mu
+    tk = theta + k
+    v = d * it
+    r = d / (t + tk)
+    return _log1pmx_series(v, r), v * v / tk, abs(r) >= SERIES_R
+
+
+@_helper
 def _lgamma_parts(vals, tails, nd, theta):
     """sum_k dlgamma_ratio(k, theta) and sum_k d2lgamma_ratio(k, theta) over
     the counts k of a gene, from its sorted distinct nonzero counts and
@@ -167,7 +198,7 @@ def _lgamma_parts(vals, tails, nd, theta):
     return a, b
 
 
-@_ir
+@_helper
 def _newton_eta(eta, g, h, lo, hi):
     """One safeguarded Newton step for the root of the score g(eta) (h its
     derivative), kept inside the bracket (lo, hi) where g(lo) > 0 > g(hi),
@@ -191,14 +222,30 @@ def _newton_eta(eta, g, h, lo, hi):
     return min(max(new, ETA_MIN), ETA_MAX), newton
 
 
-@_ir
+@_helper
+def _done(step, prev, newton, gain, n, tol):
+    """Whether Newton's iteration has converged with this step (the
+    largest component of it, taken): the step is at most tol; or it is a
+    Newton step and the log-likelihood it predicts to gain is below
+    tol**2 n (n cells); or the last two were Newton steps converging
+    quadratically (step <= prev / 2) and the next, step**3 / prev**2 by
+    that rate, is at most tol."""
+    if step <= tol:
+        return True
+    if not newton:
+        return False
+    return gain <= tol * tol * n or (prev < INF and step <= 0.5 * prev
+                                     and step * step * step <= tol * prev * prev)
+
+
+@_inline
 def _is_count(k):
-    return k >= 0.0 and k < INF and k == floor(k)
+    return (k >= 0.0) & (k < INF) & (k == floor(k))
 
 
 # ------------------------------------------------------------ gathering
 
-@_ir
+@_helper
 def _gather_dense(X, tr, j0, gn, n, kb):
     """Columns j0:j0+gn of X (cells x genes; genes x cells where tr) into
     the rows of kb, as float64."""
@@ -238,13 +285,15 @@ def _gather(src, j0, gn, n, compact, kb, nc, n0, good):
         for g in range(gn):
             row = kb[g]
             ok = True
-            m = 0
             for i in range(n):
-                k = row[i]
-                ok = ok and _is_count(k)
-                if compact and k != 0.0:
-                    row[m] = k
-                    m += 1
+                ok &= _is_count(row[i])
+            m = 0
+            if compact:
+                for i in range(n):
+                    k = row[i]
+                    if k != 0.0:
+                        row[m] = k
+                        m += 1
             good[g] = ok
             nc[g] = m if compact else n
             n0[g] = n - m if compact else 0
@@ -258,7 +307,7 @@ def _gather(src, j0, gn, n, compact, kb, nc, n0, good):
             m = 0
             for q in range(indptr[j], indptr[j + 1]):
                 k = data[q]
-                ok = ok and _is_count(k)
+                ok &= _is_count(k)
                 if compact:
                     if k != 0.0:
                         row[m] = k
@@ -270,7 +319,7 @@ def _gather(src, j0, gn, n, compact, kb, nc, n0, good):
             n0[g] = n - m if compact else 0
 
 
-@_ir
+@_helper
 def _sift(a, root, n):
     while True:
         child = 2 * root + 1
@@ -287,34 +336,42 @@ def _sift(a, root, n):
 @_helper
 def _distinct(kc, nc, hist, big, vals, tails):
     """Sorted distinct nonzero counts of kc[:nc] into vals, tails[l] = the
-    number of counts >= vals[l]; returns their number. hist (HIST zeros)
-    is left zeroed; counts from HIST on are heap-sorted (Numba's np.sort
+    number of counts >= vals[l]; returns their number. Counts below HIST
+    are counted in hist (4 x (HIST + 1) zeros, left zeroed): four
+    histograms, cell i in row i % 4, without branches (a run of equal
+    counts, zeros mostly, makes a chain of increments of one entry: four
+    of them run at once); larger counts are heap-sorted (Numba's np.sort
     takes seconds to compile)."""
-    top = 0
-    nb = 0
+    top = 0.0
     for i in range(nc):
-        k = kc[i]
-        if k > 0.0:
-            if k < HIST:
-                ik = int(k)
-                hist[ik] += 1
-                top = max(top, ik)
-            else:
-                big[nb] = k
+        top = max(top, kc[i])
+    nb = 0
+    if top >= HIST:
+        for i in range(nc):
+            if kc[i] >= HIST:
+                big[nb] = kc[i]
                 nb += 1
+    for i in range(nc):
+        hist[i & 3, int(min(kc[i], HIST))] += 1
+    ntop = int(min(top, HIST - 1.0))
     nd = 0
-    for ik in range(1, top + 1):
-        if hist[ik] > 0:
+    for ik in range(1, ntop + 1):
+        f = hist[0, ik] + hist[1, ik] + hist[2, ik] + hist[3, ik]
+        if f > 0:
             vals[nd] = ik
-            tails[nd] = hist[ik]
-            hist[ik] = 0
+            tails[nd] = f
             nd += 1
+    for r in range(4):
+        for ik in range(ntop + 1):
+            hist[r, ik] = 0
+        hist[r, HIST] = 0
     if nb > 0:
         for start in range(nb // 2 - 1, -1, -1):
             _sift(big, start, nb)
+        zero = nb - nb
         for end in range(nb - 1, 0, -1):
             big[0], big[end] = big[end], big[0]
-            _sift(big, 0, end)
+            _sift(big, zero, end)
         prev = -1.0
         for i in range(nb):
             if big[i] != prev:
@@ -332,49 +389,122 @@ def _distinct(kc, nc, hist, big, vals, tails):
 
 # ------------------------------------------------------------ per-gene sums
 
+@_reduce
+def _moments(kc, mc, nc):
+    """(sum k, sum((k - mu)**2 - k), sum(mu**2), any mean invalid, any
+    count > 0 where the mean is 0) over kc[:nc], mc[:nc]."""
+    total = 0.0
+    S = 0.0
+    M2 = 0.0
+    bad = False
+    impossible = False
+    for i in range(nc):
+        k = kc[i]
+        mu = mc[i]
+        bad |= not ((mu >= 0.0) & (mu < INF))
+        impossible |= (mu == 0.0) & (k > 0.0)
+        total += k
+        d = k - mu
+        S += d * d - k
+        M2 += mu * mu
+    return total, S, M2, bad, impossible
+
+
 @_helper
-def _theta_sums(kc, mc, nc, n0, m0, theta, vals, tails, nd, buf, sums):
+def _theta_sums(kc, mc, nc, n0, m0, theta, vals, tails, nd, buf, sums, logs):
     """(d/dtheta, d2/dtheta2) of the gene's log-likelihood at theta (buf:
-    (2, TILE), sums: 2)."""
+    (2, TILE), sums: 2). logs[t]: the number of cells of tile t that took
+    the log (|r| >= SERIES_R) in the previous call, -1 at first: where it
+    was 0 the tile runs the series alone first (no log: half the time), and
+    all over again with the logs where a cell needs one now; updated."""
     a = 0.0
     b = 0.0
+    ta = buf[0]
+    tb = buf[1]
     for i0 in range(0, nc, TILE):
         L = min(TILE, nc - i0)
         k = kc[i0:i0 + L]
         mu = mc[i0:i0 + L]
-        ta = buf[0]
-        tb = buf[1]
-        for i in range(L):
-            ta[i], tb[i] = _theta_terms(k[i], mu[i], theta)
-        _sum_rows(buf, 0, 2, L, sums)
+        t = i0 // TILE
+        cnt = 1
+        if logs[t] == 0:
+            cnt = 0
+            for i in range(L):
+                ta[i], tb[i], big = _theta_terms_series(k[i], mu[i], theta)
+                cnt += big
+        if cnt > 0:
+            cnt = 0
+            for i in range(L):
+                ta[i], tb[i], big = _theta_terms(k[i], mu[i], theta)
+                cnt += big
+        logs[t] = cnt
+        _sum_rows(buf, L, sums)
         a += sums[0]
         b += sums[1]
     if n0 > 0:
-        za, zb = _theta_terms(0.0, m0, theta)
+        za, zb, big = _theta_terms(0.0, m0, theta)
         a += n0 * za
         b += n0 * zb
     la, lb = _lgamma_parts(vals, tails, nd, theta)
     return a + la, b + lb
 
 
+@_inline
+def _log1p_fast(z):
+    """log1p(z) for z > -1, branch-free, within a few ulp: log(u), u = 1 + z
+    rounded, plus the rounding error of u over u (as nbinom.log_p0_fast)."""
+    u = 1.0 + z
+    return log_fast(u) + (z - (u - 1.0)) / u
+
+
 @_helper
-def _loglik(kc, mc, nc, n0, m0, theta, vals, tails, nd, grouped, buf, sums):
-    """The gene's exact log-likelihood: nbinom's log-pmf per cell (the
-    branch-free path over a tile, the general one where it gives NaN), each
-    tile summed by a vectorized reduction (terms of one sign: relative error
-    below TILE / 4 ulp), the tiles with Neumaier's compensation. Where the
-    mean is the same in every cell (``grouped``: mean m0, n0 zeros, the
-    nonzero counts in kc), per distinct count instead."""
-    s = 0.0
+def _loglik(kc, mc, nc, n0, m0, theta, vals, tails, nd, mode, s, lgs, buf, sums):
+    """The gene's log-likelihood at theta, from nbinom's log-pmf. ``mode``:
+
+    0. per cell (means mc): the branch-free path over a tile, the general
+       one where it gives NaN; exact to a few ulp per cell;
+    1. the same mean m0 in every cell (the nonzero counts in kc, n0 zeros):
+       per distinct count, exact;
+    2. means s_i m0: per distinct count at the mean m0, plus per cell
+       ``log pmf(k; s m0) - log pmf(k; m0) = k log s - (theta + k)
+       log1p((s - 1) m0 / (theta + m0))`` (lgs = log s; one log per cell
+       instead of two; absolute error a few ulp of k |log s|), for counts
+       up to BIG_K; larger counts per cell as in mode 0.
+
+    Tiles are summed by vectorized reductions, the tiles and the distinct
+    counts with Neumaier's compensation (buf: (1, TILE), sums: 1)."""
+    s_ = 0.0
     c = 0.0
-    if grouped:
-        for l in range(nd):
-            f = tails[l] - (tails[l + 1] if l + 1 < nd else 0.0)
-            s, c = _neumaier(s, c, f * nbinom.logpmf(vals[l], m0, theta))
-        if n0 > 0:
-            s, c = _neumaier(s, c, n0 * nbinom.logpmf(0.0, m0, theta))
-        return s + c
     out = buf[0]
+    if mode >= 1:
+        for l in range(nd):
+            if mode == 2 and vals[l] > BIG_K:
+                break
+            f = tails[l] - (tails[l + 1] if l + 1 < nd else 0.0)
+            s_, c = _neumaier(s_, c, f * nbinom.logpmf(vals[l], m0, theta))
+        zeros = n0 + nc - (tails[0] if nd > 0 else 0.0)
+        if zeros > 0:
+            s_, c = _neumaier(s_, c, zeros * nbinom.logpmf(0.0, m0, theta))
+        if mode == 1:
+            return s_ + c
+        r = m0 / (theta + m0) if theta < INF else 0.0
+        for i0 in range(0, nc, TILE):
+            L = min(TILE, nc - i0)
+            k = kc[i0:i0 + L]
+            si = s[i0:i0 + L]
+            li = lgs[i0:i0 + L]
+            if theta < INF:
+                for i in range(L):
+                    out[i] = k[i] * li[i] - (theta + k[i]) * _log1p_fast((si[i] - 1.0) * r)
+            else:
+                for i in range(L):
+                    out[i] = k[i] * li[i] - (si[i] - 1.0) * m0
+            for i in range(L):
+                if k[i] > BIG_K:
+                    out[i] = nbinom.logpmf(k[i], si[i] * m0, theta)
+            _sum_rows(buf, L, sums)
+            s_, c = _neumaier(s_, c, sums[0])
+        return s_ + c
     for i0 in range(0, nc, TILE):
         L = min(TILE, nc - i0)
         k = kc[i0:i0 + L]
@@ -384,20 +514,20 @@ def _loglik(kc, mc, nc, n0, m0, theta, vals, tails, nd, grouped, buf, sums):
         for i in range(L):
             if out[i] != out[i]:
                 out[i] = nbinom._logpmf_slow(k[i], mu[i], theta)
-        _sum_rows(buf, 0, 1, L, sums)
-        s, c = _neumaier(s, c, sums[0])
-    return s + c
+        _sum_rows(buf, L, sums)
+        s_, c = _neumaier(s_, c, sums[0])
+    return s_ + c
 
 
 # ------------------------------------------------------------ theta given mu
 
 @compiled(nogil=True)
-def theta_kernel(version, src, s, m, M, trM, dense_mu, compact, j0, j1, max_iter, tol,
+def theta_kernel(version, src, s, lgs, m, M, trM, dense_mu, compact, j0, j1, max_iter, tol,
                  out, status):
     """fit_theta for genes j0:j1 (on the calling thread, without the GIL):
     out[:, j] = theta, converged, iterations, loglik; status[j].
 
-    Means mu_ij = s_i m_j, or M (C-contiguous, cells x genes, genes x cells
+    Means mu_ij = s_i m_j (lgs = log s), or M (C-contiguous, cells x genes, genes x cells
     where trM) where dense_mu; compact: s is constant (see the module
     docstring)."""
     numba.literally(version)
@@ -407,12 +537,15 @@ def theta_kernel(version, src, s, m, M, trM, dense_mu, compact, j0, j1, max_iter
     nc = np.empty(GATHER, np.int64)
     n0 = np.empty(GATHER, np.int64)
     good = np.empty(GATHER, np.bool_)
-    hist = np.zeros(HIST, np.int64)
+    hist = np.zeros((4, HIST + 1), np.int64)
     big = np.empty(n)
     vals = np.empty(n)
     tails = np.empty(n)
     buf = np.empty((2, TILE))
     sums = np.empty(2)
+    lbuf = np.empty((1, TILE))
+    lsum = np.empty(1)
+    logs = np.empty((n + TILE - 1) // TILE + 1, np.int64)
     s0 = s[0] if n > 0 else 1.0
     for b0 in range(j0, j1, GATHER):
         gn = min(GATHER, j1 - b0)
@@ -434,23 +567,12 @@ def theta_kernel(version, src, s, m, M, trM, dense_mu, compact, j0, j1, max_iter
                         mc[i] = s[i] * m[j]
             # checks; S / 2 = d loglik / d(1/theta) at 1/theta = 0; M2 for
             # the moment estimate sum(mu**2) / S
-            st = OK if good[g] else BAD_COUNTS
-            total = 0.0
-            S = n0g * m0 * m0
-            M2 = S
-            for i in range(ncg):
-                k = kc[i]
-                mu = mc[i]
-                if not (mu >= 0.0 and mu < INF):
-                    st = max(st, BAD_MEAN)
-                elif mu == 0.0 and k > 0.0:
-                    st = max(st, IMPOSSIBLE)
-                total += k
-                d = k - mu
-                S += d * d - k
-                M2 += mu * mu
-            if n0g > 0 and not (m0 >= 0.0 and m0 < INF):
-                st = max(st, BAD_MEAN)
+            total, S, M2, bad, impossible = _moments(kc, mc, ncg)
+            S += n0g * m0 * m0
+            M2 += n0g * m0 * m0
+            bad |= n0g > 0 and not (m0 >= 0.0 and m0 < INF)
+            st = (BAD_COUNTS if not good[g] else BAD_MEAN if bad
+                  else IMPOSSIBLE if impossible else OK)
             status[j] = st
             if st != OK:
                 out[0, j] = NAN
@@ -471,14 +593,17 @@ def theta_kernel(version, src, s, m, M, trM, dense_mu, compact, j0, j1, max_iter
             iters = 0
             if S > 0.0:
                 # Newton on eta = log(theta), bracketed
+                logs[:] = -1
                 eta = math.log(min(max(M2 / S, 1e-6), 1e10))
                 lo = -INF
                 hi = INF
                 conv = False
+                prev = INF
                 while iters < max_iter:
                     iters += 1
                     theta = math.exp(eta)
-                    A, B = _theta_sums(kc, mc, ncg, n0g, m0, theta, vals, tails, nd, buf, sums)
+                    A, B = _theta_sums(kc, mc, ncg, n0g, m0, theta, vals, tails, nd, buf, sums,
+                                       logs)
                     gs = theta * A
                     h = theta * theta * B + gs
                     if gs > 0.0:
@@ -486,15 +611,17 @@ def theta_kernel(version, src, s, m, M, trM, dense_mu, compact, j0, j1, max_iter
                     elif gs < 0.0:
                         hi = eta
                     else:
-                        conv = True
+                        conv = gs == 0.0            # not NaN
                         break
                     if lo >= ETA_MAX:
                         theta = INF
                         conv = True
                         break
                     new, newton = _newton_eta(eta, gs, h, lo, hi)
+                    step = abs(new - eta)
                     gain = 0.5 * gs * gs / -h if h < 0.0 else INF
-                    done = abs(new - eta) <= tol or (newton and gain <= tol * tol * n)
+                    done = _done(step, prev, newton, gain, n, tol)
+                    prev = step if newton else INF
                     eta = new
                     theta = math.exp(eta)
                     if done:
@@ -503,7 +630,9 @@ def theta_kernel(version, src, s, m, M, trM, dense_mu, compact, j0, j1, max_iter
             out[0, j] = theta
             out[1, j] = 1.0 if conv else 0.0
             out[2, j] = iters
-            out[3, j] = _loglik(kc, mc, ncg, n0g, m0, theta, vals, tails, nd, compact, buf, sums)
+            mode = 1 if compact else 0 if dense_mu else 2
+            out[3, j] = _loglik(kc, mc, ncg, n0g, m[j] if mode == 2 else m0, theta, vals, tails,
+                                nd, mode, s, lgs, lbuf, lsum)
 
 
 # ------------------------------------------------------------ the NB GLM
@@ -518,17 +647,20 @@ def theta_kernel(version, src, s, m, M, trM, dense_mu, compact, j0, j1, max_iter
 # -log det(Bc) / 2, Bc = X' W X, has W = mu theta / t (WC), dW/dtheta =
 # mu**2 / t**2 (WC1), d2W/dtheta2 = -2 mu**2 / t**3 (WC2), and mu dW/dmu =
 # theta**2 mu / t**2 (Q). In the Poisson limit (poisson=True) the same
-# slots hold w1 = k - mu, w2 = -mu, and theta**2 times w3, WC1 and Q
-# (mu (k - mu), mu**2, mu): with them, the same formulas give the
-# derivatives in 1/theta at 0.
+# slots hold w1 = k - mu, w2 = -mu and the limits of theta**2 w3,
+# theta**2 WC1 and Q (mu (k - mu), mu**2, mu): with them, the same formulas
+# give the derivatives in 1/theta at 0.
 
-# rows of the per-tile weight buffer
-_W1, _W2, _W3, _A, _B, _SQ, _M2, _WC, _WC1, _WC2, _Q = range(11)
+# rows of the per-tile weight buffer: those an NB pass sums first (5, or 9
+# with Cox-Reid), those of the Poisson limit last
+_W1, _W2, _W3, _A, _B, _WC, _WC1, _WC2, _Q, _SQ, _M2 = range(11)
 NBUF = 11
 
 
-@_ir
+@_inline
 def _nb_weights(k, mu, theta):
+    """The weights of a cell (rows _W1.._M2), and whether log1pmx took
+    the log (|r| >= SERIES_R)."""
     t = theta + mu
     it = 1.0 / t
     d = k - mu
@@ -538,17 +670,35 @@ def _nb_weights(k, mu, theta):
     a = _log1pmx_fast(v, r, tk * it)
     mit = mu * it
     wc1 = mit * mit
-    return (theta * v, -theta * mit * tk * it, mit * v, a, v * v / tk, d * d - k, mu * mu,
-            mit * theta, wc1, -2.0 * wc1 * it, theta * theta * mit * it)
+    return (theta * v, -theta * mit * tk * it, mit * v, a, v * v / tk,
+            mit * theta, wc1, -2.0 * wc1 * it, theta * theta * mit * it, d * d - k, mu * mu,
+            abs(r) >= SERIES_R)
 
 
-@_ir
+@_inline
+def _nb_weights_series(k, mu, theta):
+    """_nb_weights by the series of log1pmx alone (see _theta_sums)."""
+    t = theta + mu
+    it = 1.0 / t
+    d = k - mu
+    tk = theta + k
+    v = d * it
+    r = d / (t + tk)
+    a = _log1pmx_series(v, r)
+    mit = mu * it
+    wc1 = mit * mit
+    return (theta * v, -theta * mit * tk * it, mit * v, a, v * v / tk,
+            mit * theta, wc1, -2.0 * wc1 * it, theta * theta * mit * it, d * d - k, mu * mu,
+            abs(r) >= SERIES_R)
+
+
+@_inline
 def _poisson_weights(k, mu):
     d = k - mu
-    return d, -mu, mu * d, 0.0, 0.0, d * d - k, mu * mu, mu, mu * mu, 0.0, mu
+    return d, -mu, mu * d, 0.0, 0.0, mu, mu * mu, 0.0, mu, d * d - k, mu * mu
 
 
-@_ir
+@_helper
 def _acc_layout(p):
     """Offsets in the flat accumulator: A, B, S, M2 (0..3), then gb, H,
     hbt, and for Cox-Reid Bc, B1, B2, T; and its size."""
@@ -562,14 +712,15 @@ def _acc_layout(p):
     return o_gb, o_h, o_hbt, o_bc, o_b1, o_b2, o_t, o_t + p * p * p
 
 
-@_ir
-def _acc_sums(sums, acc, p, cr, scale):
+@_helper
+def _acc_sums(sums, acc, p, cr, poisson, scale):
     """Tile sums of the weights (intercept only: x = 1) into acc."""
     o_gb, o_h, o_hbt, o_bc, o_b1, o_b2, o_t, size = _acc_layout(p)
     acc[0] += scale * sums[_A]
     acc[1] += scale * sums[_B]
-    acc[2] += scale * sums[_SQ]
-    acc[3] += scale * sums[_M2]
+    if poisson:
+        acc[2] += scale * sums[_SQ]
+        acc[3] += scale * sums[_M2]
     acc[o_gb] += scale * sums[_W1]
     acc[o_h] += scale * sums[_W2]
     acc[o_hbt] += scale * sums[_W3]
@@ -580,7 +731,7 @@ def _acc_sums(sums, acc, p, cr, scale):
         acc[o_t] += scale * sums[_Q]
 
 
-@_ir
+@_helper
 def _acc_design(buf, Xt, i0, L, p, cr, acc):
     """The design-weighted sums of a tile into acc (lower triangles), cell
     by cell."""
@@ -611,27 +762,32 @@ def _acc_design(buf, Xt, i0, L, p, cr, acc):
                         acc[o_t + (a * p + b) * p + c] += q * xab * Xt[c, i0 + i]
 
 
-@_ir
-def _symmetrize(acc, o, p, order):
-    if order == 2:
-        for a in range(p):
-            for b in range(a):
-                acc[o + b * p + a] = acc[o + a * p + b]
-    else:
-        for a in range(p):
-            for b in range(p):
-                for c in range(p):
-                    i, j, l = a, b, c           # sorted descending
-                    if i < j:
-                        i, j = j, i
-                    if j < l:
-                        j, l = l, j
-                    if i < j:
-                        i, j = j, i
-                    acc[o + (a * p + b) * p + c] = acc[o + (i * p + j) * p + l]
+@_helper
+def _symmetrize(acc, o, p):
+    """Fill the upper triangle of the p x p matrix at acc[o:]."""
+    for a in range(p):
+        for b in range(a):
+            acc[o + b * p + a] = acc[o + a * p + b]
 
 
-@_ir
+@_helper
+def _symmetrize3(acc, o, p):
+    """Fill the p x p x p symmetric tensor at acc[o:] from its entries
+    [a, b, c], a >= b >= c."""
+    for a in range(p):
+        for b in range(p):
+            for c in range(p):
+                i, j, l = a, b, c           # sorted descending
+                if i < j:
+                    i, j = j, i
+                if j < l:
+                    j, l = l, j
+                if i < j:
+                    i, j = j, i
+                acc[o + (a * p + b) * p + c] = acc[o + (i * p + j) * p + l]
+
+
+@_helper
 def _means_into(mub, i0, L, s, off, Xt, icpt, beta, c, p):
     """Means of cells i0:i0+L into mub[:L]: s_i c (icpt, c = exp(beta0))
     or exp(log s_i + x_i . beta)."""
@@ -651,13 +807,28 @@ def _means_into(mub, i0, L, s, off, Xt, icpt, beta, c, p):
 
 
 @_helper
+def _fill_means(mc, mub, nc, s, off, s0, Xt, icpt, compact, beta, p):
+    """The means of the gene's cells into mc[:nc] (see _means_into)."""
+    c = math.exp(beta[0]) if icpt else 1.0
+    if compact:
+        mc[:nc] = s0 * c
+        return
+    for i0 in range(0, nc, TILE):
+        L = min(TILE, nc - i0)
+        _means_into(mub, i0, L, s, off, Xt, icpt, beta, c, p)
+        for i in range(L):
+            mc[i0 + i] = mub[i]
+
+
+@_helper
 def _glm_pass(kc, nc, n0, s, off, s0, Xt, icpt, compact, beta, theta, poisson, cr,
-              vals, tails, nd, buf, mub, sums, acc, p):
+              vals, tails, nd, buf, mub, sums, acc, p, logs):
     """The sums of one Newton iteration at (beta, theta) into acc (layout
-    of _acc_layout): theta = inf where poisson."""
+    of _acc_layout): theta = inf where poisson. logs: as in _theta_sums."""
     o_gb, o_h, o_hbt, o_bc, o_b1, o_b2, o_t, size = _acc_layout(p)
     acc[:size] = 0.0
     c = math.exp(beta[0]) if icpt else 1.0
+    nrows = NBUF if poisson else _Q + 1 if cr else _B + 1
     for i0 in range(0, nc, TILE):
         L = min(TILE, nc - i0)
         k = kc[i0:i0 + L]
@@ -667,46 +838,69 @@ def _glm_pass(kc, nc, n0, s, off, s0, Xt, icpt, compact, beta, theta, poisson, c
             _means_into(mub, i0, L, s, off, Xt, icpt, beta, c, p)
         if poisson:
             for i in range(L):
-                (buf[_W1, i], buf[_W2, i], buf[_W3, i], buf[_A, i], buf[_B, i], buf[_SQ, i],
-                 buf[_M2, i], buf[_WC, i], buf[_WC1, i], buf[_WC2, i],
-                 buf[_Q, i]) = _poisson_weights(k[i], mub[i])
+                (buf[_W1, i], buf[_W2, i], buf[_W3, i], buf[_A, i], buf[_B, i], buf[_WC, i],
+                 buf[_WC1, i], buf[_WC2, i], buf[_Q, i], buf[_SQ, i],
+                 buf[_M2, i]) = _poisson_weights(k[i], mub[i])
         else:
-            for i in range(L):
-                (buf[_W1, i], buf[_W2, i], buf[_W3, i], buf[_A, i], buf[_B, i], buf[_SQ, i],
-                 buf[_M2, i], buf[_WC, i], buf[_WC1, i], buf[_WC2, i],
-                 buf[_Q, i]) = _nb_weights(k[i], mub[i], theta)
+            # the series alone first where no cell took the log last time
+            # (see _theta_sums)
+            t = i0 // TILE
+            cnt = 1
+            if logs[t] == 0:
+                cnt = 0
+                for i in range(L):
+                    w = _nb_weights_series(k[i], mub[i], theta)
+                    buf[_W1, i], buf[_W2, i], buf[_W3, i], buf[_A, i], buf[_B, i] = w[:5]
+                    if cr:
+                        buf[_WC, i], buf[_WC1, i], buf[_WC2, i], buf[_Q, i] = w[5:9]
+                    cnt += w[11]
+            if cnt > 0:
+                cnt = 0
+                for i in range(L):
+                    w = _nb_weights(k[i], mub[i], theta)
+                    buf[_W1, i], buf[_W2, i], buf[_W3, i], buf[_A, i], buf[_B, i] = w[:5]
+                    if cr:
+                        buf[_WC, i], buf[_WC1, i], buf[_WC2, i], buf[_Q, i] = w[5:9]
+                    cnt += w[11]
+            logs[t] = cnt
+        # the rows in use: all (Poisson), the first 9 (Cox-Reid) or 5
+        _sum_rows(buf[:nrows], L, sums)
         if icpt:
-            _sum_rows(buf, 0, NBUF, L, sums)
-            _acc_sums(sums, acc, p, cr, 1.0)
+            _acc_sums(sums, acc, p, cr, poisson, 1.0)
         else:
-            _sum_rows(buf, _A, _M2 + 1, L, sums)
             acc[0] += sums[_A]
             acc[1] += sums[_B]
-            acc[2] += sums[_SQ]
-            acc[3] += sums[_M2]
+            if poisson:
+                acc[2] += sums[_SQ]
+                acc[3] += sums[_M2]
             _acc_design(buf, Xt, i0, L, p, cr, acc)
     if n0 > 0:
         # the zero group (compact: intercept only)
         m0 = s0 * c
-        w = _poisson_weights(0.0, m0) if poisson else _nb_weights(0.0, m0, theta)
-        for r in range(NBUF):
-            sums[r] = w[r]
-        _acc_sums(sums, acc, p, cr, float(n0))
+        if poisson:
+            w = _poisson_weights(0.0, m0)
+            for r in range(NBUF):
+                sums[r] = w[r]
+        else:
+            wn = _nb_weights(0.0, m0, theta)[:NBUF]
+            for r in range(NBUF):
+                sums[r] = wn[r]
+        _acc_sums(sums, acc, p, cr, poisson, float(n0))
     if not poisson:
         la, lb = _lgamma_parts(vals, tails, nd, theta)
         acc[0] += la
         acc[1] += lb
-    _symmetrize(acc, o_h, p, 2)
+    _symmetrize(acc, o_h, p)
     if cr:
-        _symmetrize(acc, o_bc, p, 2)
-        _symmetrize(acc, o_b1, p, 2)
-        _symmetrize(acc, o_b2, p, 2)
-        _symmetrize(acc, o_t, p, 3)
+        _symmetrize(acc, o_bc, p)
+        _symmetrize(acc, o_b1, p)
+        _symmetrize(acc, o_b2, p)
+        _symmetrize3(acc, o_t, p)
 
 
 # ---- small dense linear algebra (p x p, row-major flat arrays)
 
-@_ir
+@_helper
 def _cholesky(A, o, p, L):
     """L (p x p) = the Cholesky factor of A[o:o+p*p] (symmetric positive
     definite); False where it is not (numerically)."""
@@ -724,7 +918,30 @@ def _cholesky(A, o, p, L):
     return True
 
 
-@_ir
+@_helper
+def _factor(A, o, p, L):
+    """_cholesky, and where that fails (a coefficient running off to -inf
+    leaves a direction of nearly zero curvature) again after adding
+    1e-12, 1e-10, ... times the largest diagonal entry to the diagonal of
+    A (damped steps in that direction, where the likelihood is flat)."""
+    if _cholesky(A, o, p, L):
+        return True
+    dmax = 0.0
+    for a in range(p):
+        dmax = max(dmax, A[o + a * p + a])
+    if not (dmax > 0.0 and dmax < INF):
+        return False
+    delta = 1e-12
+    while delta < 1.0:
+        for a in range(p):
+            A[o + a * p + a] += delta * dmax
+        if _cholesky(A, o, p, L):
+            return True
+        delta *= 100.0
+    return False
+
+
+@_helper
 def _chol_solve(L, p, b, ob, x):
     """x = A^-1 b[ob:ob+p] from A's Cholesky factor L."""
     for i in range(p):
@@ -751,12 +968,13 @@ def _cr_terms(acc, p, z, ws):
     m = ws[2 * pp:3 * pp]
     e = ws[3 * pp:3 * pp + p]
     x = ws[3 * pp + p:3 * pp + 2 * p]
-    if not _cholesky(acc, o_bc, p, L):
+    if not _factor(acc, o_bc, p, L):
         return NAN, NAN
+    zero = p - p
     for j in range(p):
         e[:p] = 0.0
         e[j] = 1.0
-        _chol_solve(L, p, e, 0, x)
+        _chol_solve(L, p, e, zero, x)
         for i in range(p):
             inv[i * p + j] = x[i]
     t1 = 0.0
@@ -786,10 +1004,16 @@ def glm_kernel(version, src, s, off, Xt, P, icpt, cr, j0, j1, max_iter, tol, out
     """fit for genes j0:j1 (on the calling thread, without the GIL):
     out[:p, j] = coefficients, then theta, converged, iterations, loglik;
     status[j]. Xt: the design, p x cells; P: its pseudo-inverse (p x cells);
-    icpt: intercept only (Xt and P unused)."""
+    icpt: intercept only (Xt and P unused); cr: Cox-Reid. Per gene: the
+    Poisson GLM; the Poisson limit's test; joint Newton steps on (beta,
+    log theta), profile-safeguarded in log theta (see fitting.fit)."""
     numba.literally(version)
     n = s.size
     p = out.shape[0] - 4
+    # flags as runtime values: a constant True or False would compile
+    # _glm_pass once for each (Numba types constants as literals)
+    no = n < 0
+    yes = not no
     compact = icpt and n > 0
     for i in range(1, n):
         if s[i] != s[0]:
@@ -802,13 +1026,16 @@ def glm_kernel(version, src, s, off, Xt, P, icpt, cr, j0, j1, max_iter, tol, out
     nc = np.empty(GATHER, np.int64)
     n0 = np.empty(GATHER, np.int64)
     good = np.empty(GATHER, np.bool_)
-    hist = np.zeros(HIST, np.int64)
+    hist = np.zeros((4, HIST + 1), np.int64)
     big = np.empty(n)
     vals = np.empty(n)
     tails = np.empty(n)
     buf = np.empty((NBUF, TILE))
     mub = np.empty(TILE)
     sums = np.empty(NBUF)
+    lbuf = np.empty((1, TILE))
+    lsum = np.empty(1)
+    logs = np.empty((n + TILE - 1) // TILE + 1, np.int64)
     mc = np.empty(n)
     o_gb, o_h, o_hbt, o_bc, o_b1, o_b2, o_t, size = _acc_layout(p)
     acc = np.empty(size)
@@ -860,13 +1087,14 @@ def glm_kernel(version, src, s, off, Xt, P, icpt, cr, j0, j1, max_iter, tol, out
                         pa = P[a, i0:i0 + Lt]
                         for i in range(Lt):
                             beta[a] += pa[i] * mub[i]
+                prev = INF
                 while iters < max_iter:
                     iters += 1
-                    _glm_pass(kc, ncg, n0g, s, off, s0, Xt, icpt, compact, beta, INF, True,
-                              False, vals, tails, nd, buf, mub, sums, acc, p)
+                    _glm_pass(kc, ncg, n0g, s, off, s0, Xt, icpt, compact, beta, INF, yes,
+                              no, vals, tails, nd, buf, mub, sums, acc, p, logs)
                     for a in range(pp):
                         acc[o_h + a] = -acc[o_h + a]
-                    if not _cholesky(acc, o_h, p, L):
+                    if not _factor(acc, o_h, p, L):
                         break
                     _chol_solve(L, p, acc, o_gb, dbeta)
                     lam = 0.0
@@ -877,43 +1105,54 @@ def glm_kernel(version, src, s, off, Xt, P, icpt, cr, j0, j1, max_iter, tol, out
                     f = MAX_BETA_STEP / bigstep if bigstep > MAX_BETA_STEP else 1.0
                     for a in range(p):
                         beta[a] += f * dbeta[a]
-                    if bigstep <= tol or 0.5 * lam <= tol * tol * n:
+                    if _done(bigstep, prev, f == 1.0, 0.5 * lam, n, tol):
                         conv = True
                         break
+                    prev = bigstep if f == 1.0 else INF
             # ---- the Poisson limit: 2 d(APL)/d(1/theta) at 0 = S (+ Cox-Reid)
-            _glm_pass(kc, ncg, n0g, s, off, s0, Xt, icpt, compact, beta, INF, True, cr,
-                      vals, tails, nd, buf, mub, sums, acc, p)
-            S = acc[2]
-            M2 = acc[3]
+            if cr:
+                _glm_pass(kc, ncg, n0g, s, off, s0, Xt, icpt, compact, beta, INF, yes, cr,
+                          vals, tails, nd, buf, mub, sums, acc, p, logs)
+                S = acc[2]
+                M2 = acc[3]
+            else:
+                _fill_means(mc, mub, ncg, s, off, s0, Xt, icpt, compact, beta, p)
+                total, S, M2, bad, impossible = _moments(kc, mc, ncg)
+                m0 = s0 * math.exp(beta[0])
+                S += n0g * m0 * m0
+                M2 += n0g * m0 * m0
             if cr:
                 for a in range(pp):
                     acc[o_h + a] = -acc[o_h + a]
-                if _cholesky(acc, o_h, p, L):
+                if _factor(acc, o_h, p, L):
                     _chol_solve(L, p, acc, o_hbt, cvec)
                     crd, cr2 = _cr_terms(acc, p, cvec, ws)
                     S += crd
                 else:
                     S = NAN
-            beta_p[:] = beta
+            for a in range(p):
+                beta_p[a] = beta[a]
             theta = INF
             if S > 0.0 and conv:
                 # ---- NB: joint Newton on (beta, eta), safeguarded in eta
+                logs[:] = -1
                 eta = math.log(min(max(M2 / S, 1e-6), 1e10))
                 lo = -INF
                 hi = INF
                 conv = False
+                prev = INF
                 while iters < max_iter:
                     iters += 1
                     theta = math.exp(eta)
-                    _glm_pass(kc, ncg, n0g, s, off, s0, Xt, icpt, compact, beta, theta, False,
-                              cr, vals, tails, nd, buf, mub, sums, acc, p)
+                    _glm_pass(kc, ncg, n0g, s, off, s0, Xt, icpt, compact, beta, theta, no,
+                              cr, vals, tails, nd, buf, mub, sums, acc, p, logs)
                     gs = theta * acc[0]
                     h = theta * theta * acc[1] + gs
                     for a in range(pp):
                         acc[o_h + a] = -acc[o_h + a]       # N = -d2/dbeta2
                     for a in range(p):
                         acc[o_hbt + a] *= theta            # d2/dbeta deta
-                    if not _cholesky(acc, o_h, p, L):
+                    if not _factor(acc, o_h, p, L):
                         break
                     _chol_solve(L, p, acc, o_gb, dbeta)    # beta's Newton step at fixed eta
                     _chol_solve(L, p, acc, o_hbt, cvec)    # d(beta-hat)/d(eta)
@@ -940,7 +1179,8 @@ def glm_kernel(version, src, s, off, Xt, P, icpt, cr, j0, j1, max_iter, tol, out
                         elif gs < 0.0:
                             hi = eta
                     if lo >= ETA_MAX:
-                        beta[:] = beta_p
+                        for a in range(p):
+                            beta[a] = beta_p[a]
                         theta = INF
                         conv = True
                         break
@@ -956,21 +1196,20 @@ def glm_kernel(version, src, s, off, Xt, P, icpt, cr, j0, j1, max_iter, tol, out
                     eta = eta + f * d_eta
                     theta = math.exp(eta)
                     gain = 0.5 * (lam + gs * gs / -h) if h < 0.0 else INF
-                    if bigstep <= tol or (newton and gain <= tol * tol * n):
+                    newton = newton and f == 1.0
+                    if _done(bigstep, prev, newton, gain, n, tol):
                         conv = True
                         break
+                    prev = bigstep if newton else INF
             # ---- the result, and the exact log-likelihood at it
             c = math.exp(beta[0]) if icpt else 1.0
-            for i0 in range(0, ncg, TILE):
-                Lt = min(TILE, ncg - i0)
-                if compact:
-                    mc[i0:i0 + Lt] = s0 * c
-                else:
-                    _means_into(mub, i0, Lt, s, off, Xt, icpt, beta, c, p)
-                    mc[i0:i0 + Lt] = mub[:Lt]
-            out[:p, j] = beta
+            if not icpt:
+                _fill_means(mc, mub, ncg, s, off, s0, Xt, icpt, compact, beta, p)
+            for a in range(p):
+                out[a, j] = beta[a]
             out[p, j] = theta
             out[p + 1, j] = 1.0 if conv else 0.0
             out[p + 2, j] = iters
-            out[p + 3, j] = _loglik(kc, mc, ncg, n0g, s0 * c, theta, vals, tails, nd, compact,
-                                    buf, sums)
+            mode = 1 if compact else 2 if icpt else 0
+            out[p + 3, j] = _loglik(kc, mc, ncg, n0g, s0 * c if compact else c, theta, vals,
+                                    tails, nd, mode, s, off, lbuf, lsum)
