@@ -105,6 +105,20 @@ ll_genes = nbnumba.zinb.loglik(Xz, mu, theta, zi_logits=zl, axis=0)
 print(f"{np.mean(Xz == 0):.0%} zeros; per-gene log-likelihood of the first genes:", ll_genes[:3])
 print("log pmf(2) at zi_logits=40:", nbnumba.zinb.logpmf(2, 3.0, 2.0, zi_logits=40.0),
       " = -40 - exp(-40) + NB log pmf(2):", -40 - math.exp(-40) + nbnumba.logpmf(2, 3.0, 2.0))"""),
+    ("md", """## Fitting theta per gene
+
+The maximum-likelihood theta of each gene, with the means known, from the
+sparse matrix (zeros in closed form), against the theta the counts were
+drawn with."""),
+    ("code", """import scipy.sparse as sp
+fitted = nbnumba.fit_theta(sp.csr_matrix(X), mu)
+ok = np.isfinite(fitted.theta) & (fitted.theta > 0)
+fig, ax = plt.subplots(figsize=(5, 4))
+ax.loglog(theta[ok], fitted.theta[ok], ".", ms=3)
+ax.plot([theta.min(), theta.max()], [theta.min(), theta.max()], "k-", lw=0.5)
+ax.set_xlabel("true theta"); ax.set_ylabel("fitted theta"); plt.show()
+print(f"{fitted.converged.mean():.0%} converged; median |log ratio|:",
+      np.median(np.abs(np.log(fitted.theta[ok] / theta[ok]))))"""),
     ("md", """## Training with nbnumba's likelihood (torch)
 
 A small decoder maps a latent code to each gene's mean; theta is a
