@@ -17,6 +17,10 @@ Policies (the same for every function, at every size):
   arrays out (the union of the inputs' masks; masked entries computed on
   the underlying data and then masked); anything else ``np.asarray`` takes
   (lists, pandas Series, ...) gives NumPy arrays, as ``scipy.stats`` does.
+  The faces follow the same rule: a masked parameter masks every result
+  that depends on it (:func:`union_mask`, :func:`remask`).
+- integer counts: uint64 (which int64 cannot hold) is read as float64
+  (exact below 2**53, the nearest double above).
 """
 import math
 
@@ -56,8 +60,15 @@ def target(*args):
 
 
 def shape(a):
-    """a's shape as a tuple, for NumPy, Dask, CuPy and torch arrays alike."""
-    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
+    """a's shape as a tuple, for NumPy, Dask, CuPy and torch arrays alike;
+    () for what NumPy cannot shape (a ragged list), whose conversion
+    (:func:`host`, :func:`check`) then raises the TypeError naming it."""
+    if hasattr(a, "shape"):
+        return tuple(a.shape)
+    try:
+        return np.shape(a)
+    except ValueError:
+        return ()
 
 
 def size(a):
@@ -70,16 +81,48 @@ def dtype(a):
     return np.dtype(str(a.dtype).removeprefix("torch.") if is_torch(a) else a.dtype)
 
 
+def _python_int(a):
+    """A Python int beyond NumPy's integers as a float (inf beyond floats)."""
+    if type(a) is int and not -2 ** 63 <= a < 2 ** 64:
+        try:
+            return float(a)
+        except OverflowError:
+            return math.copysign(math.inf, a)
+    return a
+
+
+def check(a, name):
+    """TypeError naming ``name`` unless a holds real numbers (any family:
+    nothing is converted or copied; Python scalars and sequences through
+    ``np.asarray``). Returns a."""
+    a = _python_int(a)
+    if a is None:
+        raise TypeError(f"{name} must be numeric array_like; got None")
+    if isinstance(a, (bool, int, float, np.number, np.ndarray)) or is_torch(a) or is_dask(a) \
+            or on_device(a) or is_sparse(a):
+        kind = dtype(a).kind if hasattr(a, "dtype") else np.asarray(a).dtype.kind
+    else:
+        try:
+            kind = np.asarray(a).dtype.kind
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{name} must be numeric array_like; got {type(a).__name__}") from e
+    if kind in _BAD_KINDS:
+        what = f"dtype {a.dtype}" if hasattr(a, "dtype") else type(a).__name__
+        raise TypeError(f"{name} must be real numbers; got {_BAD_KINDS[kind]} input ({what})")
+    return a
+
+
 def host(a, name):
     """a as a NumPy array (torch CPU tensors without a copy, detached), its
     dtype checked: TypeError naming ``name`` for what is not a number."""
+    a = _python_int(a)
     if is_torch(a):
         a = a.detach().numpy()
     elif isinstance(a, np.ma.MaskedArray):
         a = a.data
     elif is_sparse(a):
-        raise TypeError(f"{name}: scipy.sparse input is taken by loglik and the fitting "
-                        "functions; elementwise, densify it (X.toarray()): the result is dense")
+        # elementwise results are dense (log p(0) is not 0): so is the input
+        a = a.toarray()
     try:
         a = np.asarray(a)
     except (TypeError, ValueError) as e:
@@ -92,19 +135,25 @@ def host(a, name):
     return a
 
 
+def small_float(d):
+    """Whether dtype d is float32 or float16, in either byte order."""
+    d = np.dtype(d)
+    return d.kind == "f" and d.itemsize <= 4
+
+
 def result_dtype(args):
     """float32 if every input that is not a Python scalar is float32 or
     float16, else float64."""
     strong = [dtype(a) if hasattr(a, "dtype") else np.asarray(a).dtype
               for a in args if not isinstance(a, (bool, int, float))]
-    small = (np.float32, np.float16)
-    return np.dtype(np.float32 if strong and all(d in small for d in strong) else np.float64)
+    return np.dtype(np.float32 if strong and all(map(small_float, strong)) else np.float64)
 
 
 def kernel_dtype(a, out, integer_ok):
     """The dtype operand a is read as: int64 for integer counts (where
-    integer_ok), else the result dtype."""
-    if integer_ok and a.dtype.kind in "iub" and out == np.float64:
+    integer_ok; uint64, which int64 cannot hold, as the result dtype), else
+    the result dtype."""
+    if integer_ok and a.dtype.kind in "iub" and out == np.float64 and a.dtype != np.uint64:
         return np.dtype(np.int64)
     return out
 
@@ -152,14 +201,41 @@ def operands(args, names, counts=("k",)):
         raise ValueError("operands could not be broadcast together with shapes "
                          + " ".join(str(a.shape) for a in arrays)) from None
     s2 = shape2(full)
-    ops = [two_d(a.astype(kernel_dtype(a, out, n in counts), copy=False), s2, full)
-           for a, n in zip(arrays, names)]
+    with np.errstate(over="ignore"):        # Python numbers beyond float32: inf, as NumPy
+        ops = [two_d(a.astype(kernel_dtype(a, out, n in counts), copy=False), s2, full)
+               for a, n in zip(arrays, names)]
     mask = None
     if masks:
         mask = np.zeros(full, bool)
         for m in masks:
             mask = mask | m
     return ops, full, out, mask, family
+
+
+def union_mask(*arrays):
+    """The union of the masks of the masked arrays among ``arrays``,
+    broadcast to their common shape; None where none is masked."""
+    masks = [np.ma.getmaskarray(a) for a in arrays if isinstance(a, np.ma.MaskedArray)]
+    if not masks:
+        return None
+    mask = np.zeros(np.broadcast_shapes(*(shape(a) for a in arrays)), bool)
+    for m in masks:
+        mask = mask | m
+    return mask
+
+
+def remask(res, mask):
+    """A host result with ``mask`` (broadcast to it) added to its own mask:
+    the masked-in, masked-out policy for results computed from the data of
+    masked inputs. res as it is where mask is None (or res is not NumPy)."""
+    if mask is None or not isinstance(res, (np.ndarray, np.generic, float, int)):
+        return res
+    data = np.asarray(np.ma.getdata(res))
+    full = np.broadcast_shapes(data.shape, mask.shape)
+    m = np.broadcast_to(mask, full)
+    if isinstance(res, np.ma.MaskedArray):
+        m = m | np.broadcast_to(np.ma.getmaskarray(res), full)
+    return np.ma.masked_array(np.broadcast_to(data, full).copy(), mask=m)
 
 
 def wrap(res, full, mask, family):
@@ -180,11 +256,17 @@ def key(random_state):
     derived by SeedSequence (same seed, same key); a Generator or a
     RandomState: drawn from it, so that it advances; a torch.Generator:
     two 32-bit words drawn from it with torch.randint (so torch.manual_seed
-    reproduces them); a pair of ints: that key.
+    reproduces them); a pair of ints in [0, 2**32): that key itself (by
+    design: the Philox key of a draw, e.g. to reproduce it elsewhere).
+    Anything else (a tuple of other things included) raises ValueError.
     """
-    if isinstance(random_state, tuple) and len(random_state) == 2 and all(
-            isinstance(w, (int, np.integer)) and 0 <= w < 2 ** 32 for w in random_state):
-        return np.uint64(random_state[0]), np.uint64(random_state[1])
+    if isinstance(random_state, tuple):
+        if len(random_state) == 2 and all(
+                isinstance(w, (int, np.integer)) and not isinstance(w, (bool, np.bool_))
+                and 0 <= w < 2 ** 32 for w in random_state):
+            return np.uint64(random_state[0]), np.uint64(random_state[1])
+        raise ValueError("random_state as a tuple must be a Philox key: a pair of ints in "
+                         f"[0, 2**32); got {random_state!r}")
     if random_state is None:
         words = np.random.randint(0, 2 ** 32, size=2, dtype=np.uint64)
     elif isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
@@ -208,13 +290,21 @@ def key(random_state):
     return np.uint64(words[0]), np.uint64(words[1])
 
 
-def size_shape(size, default):
-    """The output shape from scipy's ``size`` (None: ``default``)."""
+def size_shape(size, default, name="size"):
+    """The output shape from scipy's ``size`` (None: ``default``); ValueError
+    naming ``name`` for anything but a non-negative int or a tuple of them."""
     if size is None:
         return tuple(default)
-    if isinstance(size, tuple) and not size:
-        return ()
-    sizes = np.atleast_1d(np.asarray(size))
-    if sizes.dtype.kind not in "iu" or sizes.ndim != 1 or np.any(sizes < 0):
-        raise ValueError(f"size must be a non-negative int or a tuple of them; got {size!r}")
+    if isinstance(size, np.ndarray) and size.ndim == 1:
+        size = tuple(size)
+    items = size if isinstance(size, (tuple, list)) else (size,)
+    if any(isinstance(n, (bool, np.bool_)) for n in items):
+        items = ()                                  # booleans are not sizes
+    try:
+        sizes = np.asarray(items)
+    except (TypeError, ValueError):
+        sizes = np.zeros(0, object)
+    if (sizes.dtype.kind not in "iu" or sizes.ndim != 1 or np.any(sizes < 0)) and not (
+            isinstance(size, (tuple, list)) and not size):
+        raise ValueError(f"{name} must be a non-negative int or a tuple of them; got {size!r}")
     return tuple(int(n) for n in sizes)

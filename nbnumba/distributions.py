@@ -16,7 +16,13 @@ Where it differs from scvi-tools, on purpose: ``log_prob`` is exact, not
 ``sample`` has no clamp at 1e8; ``cdf``, ``icdf`` and ``entropy`` are
 implemented; ``validate_args=None`` means the class default, which
 :meth:`NegativeBinomial.set_default_validate_args` sets (False initially,
-as in scvi-tools).
+as in scvi-tools). Validation checks torch's constraints on the given
+parameters and scvi-tools' on (mu, theta), and rejects an infinite mean
+(``mu = inf``, ``total_count = inf``, ``logits = +inf``; ``theta = inf`` is
+the Poisson limit and valid). A mean beyond the floating range given by
+logits (``total_count = 2, logits = -800``) is a valid distribution: its
+functions are evaluated from the logits (:class:`nbnumba._params.FarMean`).
+Masked parameters give masked results (NumPy; the union of the masks).
 """
 import warnings
 
@@ -59,7 +65,8 @@ class IntegerGreaterThan(_Constraint):
 
     def check(self, value):
         value = _array(value)
-        return (value % 1 == 0) & (value >= self.lower_bound)
+        with np.errstate(invalid="ignore"):
+            return (value % 1 == 0) & (value >= self.lower_bound)
 
 
 class HalfOpenInterval(_Constraint):
@@ -82,15 +89,20 @@ class constraints:
     """The constraint objects used here, named as in ``torch.distributions``."""
 
     greater_than_eq = GreaterThanEq
-    nonnegative = GreaterThanEq(0.0)
+    nonnegative = GreaterThanEq(0)
     nonnegative_integer = IntegerGreaterThan(0)
     half_open_interval = HalfOpenInterval
     real = Real()
 
 
+#: torch's constraints on the given parameters.
 _GIVEN_CONSTRAINTS = {"total_count": constraints.nonnegative,
                       "probs": HalfOpenInterval(0.0, 1.0),
                       "logits": constraints.real}
+#: Given parameters that must also be below +inf: each makes the mean infinite.
+_FINITE = {"mu": "an infinite mean is not a distribution; theta = inf is the Poisson limit",
+           "total_count": "total_count = inf gives an infinite mean",
+           "logits": "logits = +inf gives an infinite mean"}
 
 
 def _warn_outside():
@@ -132,12 +144,18 @@ class NegativeBinomial:
                  validate_args=None):
         given = {"total_count": total_count, "probs": probs, "logits": logits,
                  "mu": mu, "theta": theta}
+        for name, value in given.items():
+            if value is not None:
+                _arrays.check(value, name)
         self._validate_args = (self._default_validate_args if validate_args is None
                                else bool(validate_args))
         if self._validate_args:
             for name, value in given.items():
                 if value is not None and name in _GIVEN_CONSTRAINTS:
                     self._check(name, value, _GIVEN_CONSTRAINTS[name])   # computes Dask input
+            for name, why in _FINITE.items():
+                if given[name] is not None:
+                    self._check_finite(name, given[name], why)
         mu, theta = _params.convert(**given)
         shape = np.broadcast_shapes(_params.shape(mu), _params.shape(theta))
         xp = _params.namespace(mu, theta)
@@ -146,6 +164,32 @@ class NegativeBinomial:
         if self._validate_args:
             for name, c in self.arg_constraints.items():
                 self._check(name, getattr(self, name), c)
+        given = {k: v for k, v in given.items() if v is not None}
+        self._mask = _arrays.union_mask(*given.values(), *self._extra_given())
+        if self._mask is not None:
+            self._mask = np.broadcast_to(self._mask, np.broadcast_shapes(self._mask.shape,
+                                                                         shape))
+        self._far = None
+        if "logits" in given or "probs" in given:
+            def far_logits():
+                if "logits" in given:
+                    return _params.as_float(given["logits"])[0]
+                q = np.asarray(_params.as_float(given["probs"])[0], np.float64)
+                return np.log(q) - np.log1p(-q)
+            self._far = _params.FarMean.find(self.mu, self.theta, far_logits,
+                                             getattr(self, "zi_logits", None))
+
+    def _extra_given(self):
+        """Further given parameters whose masks count (the zero inflation)."""
+        return ()
+
+    def _out(self, res):
+        """A result masked where a parameter is (NumPy results)."""
+        return _arrays.remask(res, self._mask)
+
+    def _fix(self, name, x, res):
+        """res with the elements of a mean beyond the floating range from their logits."""
+        return res if self._far is None else self._far.fix(name, x, res, dispatch)
 
     @property
     def _xp(self):
@@ -159,13 +203,22 @@ class NegativeBinomial:
 
     @staticmethod
     def _check(name, value, constraint):
-        if not _params.namespace(value).all(constraint.check(value)):
+        ok = constraint.check(value)            # NumPy for host input (torch CPU included)
+        if not _params.namespace(ok).all(ok):
             raise ValueError(f"Expected parameter {name} of shape {_params.shape(value)} to satisfy "
                              f"the constraint {constraint}, but found invalid values:\n{value}")
 
     @staticmethod
+    def _check_finite(name, value, why):
+        """ValueError unless value < inf (an infinite mean is no distribution)."""
+        ok = ~(_array(value) == np.inf)
+        if not _params.namespace(ok).all(ok):
+            raise ValueError(f"Expected parameter {name} of shape {_params.shape(value)} to be "
+                             f"finite ({why}), but found invalid values:\n{value}")
+
+    @staticmethod
     def set_default_validate_args(value):
-        """Set the class-wide default of ``validate_args``."""
+        """Set the class-wide default of ``validate_args`` to ``value`` (True or False)."""
         if value not in (True, False):
             raise ValueError("set_default_validate_args takes True or False")
         NegativeBinomial._default_validate_args = value
@@ -182,27 +235,43 @@ class NegativeBinomial:
 
     @property
     def total_count(self):
-        return self.theta
+        """theta, torch's number of failures."""
+        return self._out(self.theta)
 
     @property
     def probs(self):
-        return _params.to_probs(self.mu, self.theta)
+        """torch's success probability mu / (mu + theta) = sigmoid(logits)."""
+        p = _params._to_probs(self.mu, self.theta)
+        return self._out(p if self._far is None else self._far.probs_of(p).astype(p.dtype))
 
     @property
     def logits(self):
-        return _params.to_logits(self.mu, self.theta)
+        """log(mu / theta)."""
+        lg = _params._to_logits(self.mu, self.theta)
+        return self._out(lg if self._far is None else self._far.logits_of(lg).astype(lg.dtype))
 
     @property
     def mean(self):
-        return self.mu
+        """mu; 0 for the point mass theta = 0 (its variance is 0 too)."""
+        with np.errstate(invalid="ignore"):
+            return self._out(self._xp.where(self.theta == 0, 0.0, self.mu))
 
     @property
     def variance(self):
-        return _moments.stats(self.mu, self.theta, self._xp)[1]
+        """mu + mu**2 / theta; 0 for a point mass (mu = 0 or theta = 0)."""
+        return self._out(_moments.stats(self.mu, self.theta, self._xp)[1])
 
     @property
     def stddev(self):
-        return self._xp.sqrt(self.variance)
+        """sqrt(variance)."""
+        return self._apply(self._xp.sqrt, self.variance)
+
+    def _apply(self, f, res):
+        """f(res), masked entries computed on the data too (NumPy's masked
+        functions leave them as they were)."""
+        if isinstance(res, np.ma.MaskedArray):
+            return _arrays.remask(f(np.ma.getdata(res)), np.ma.getmaskarray(res))
+        return f(res)
 
     def expand(self, batch_shape):
         """The same distribution broadcast to ``batch_shape`` (views, no copy)."""
@@ -210,6 +279,10 @@ class NegativeBinomial:
         new.__dict__.update(self.__dict__)
         for name in self._param_names:
             setattr(new, name, self._xp.broadcast_to(getattr(self, name), batch_shape))
+        if self._mask is not None:
+            new._mask = np.broadcast_to(self._mask, batch_shape)
+        if self._far is not None:
+            new._far = self._far.expand(batch_shape)
         return new
 
     # ----------------------------------------------------------- methods
@@ -222,6 +295,7 @@ class NegativeBinomial:
         returns the continuous extension through log-gamma, as scvi-tools
         does, and warns when ``validate_args`` is on (host arrays).
         """
+        _arrays.check(value, "value")
         xp = self._xp
         if xp.__name__ == "torch":
             from ._torch import log_prob
@@ -238,69 +312,94 @@ class NegativeBinomial:
             if self._validate_args and not xp.all(self.support.check(value)):
                 _warn_outside()
             return res
-        value = np.asarray(value)
-        res = np.asarray(dispatch(self._distribution, "logpmf", (value,) + self._ops))
+        masked = isinstance(value, np.ma.MaskedArray)
+        res = dispatch(self._distribution, "logpmf", (value,) + self._ops)
+        res = self._fix("logpmf", value, res)
+        vmask = np.ma.getmaskarray(res) if masked else None
+        value, res = np.asarray(np.ma.getdata(value)), np.asarray(np.ma.getdata(res))
         # off the support the kernel gives -inf: one reduction spares the
         # full support check on the common path
         low = res.min() if res.size else 0.0
-        if not (low == -np.inf or np.isnan(low) or self._validate_args):
-            return res
-        outside = ~self.support.check(value)
-        if np.any(outside):
-            if self._validate_args:
-                _warn_outside()
-            res = np.where(outside, self._continuous_log_prob(value), res)
-        return res
+        if low == -np.inf or np.isnan(low) or self._validate_args:
+            outside = ~self.support.check(value)
+            if np.any(outside):
+                if self._validate_args:
+                    _warn_outside()
+                res = np.where(outside, self._continuous_log_prob(value), res).astype(res.dtype)
+        if masked:
+            res = np.ma.masked_array(res, mask=vmask)
+        return self._out(res)
 
     def _continuous_log_prob(self, x):
         """scvi-tools' log-gamma formula (without its eps), off the support."""
         import scipy.special as sc
         mu, theta = self.mu, self.theta
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            tail, per_count = theta * np.log1p(mu / theta), np.log(mu) - np.log(mu + theta)
+            if self._far is not None:
+                # theta log(1 + mu / theta) = theta softplus(L),
+                # log(mu / (mu + theta)) = log sigmoid(L)
+                L = self._far.logits_of(np.log(mu) - np.log(theta))
+                far = np.broadcast_to(self._far.mask, L.shape)
+                tail = np.where(far, theta * np.logaddexp(0.0, L), tail)
+                per_count = np.where(far, -np.logaddexp(0.0, -L), per_count)
             return (sc.gammaln(x + theta) - sc.gammaln(theta) - sc.gammaln(x + 1.0)
-                    - theta * np.log1p(mu / theta) + x * (np.log(mu) - np.log(mu + theta)))
+                    - tail + x * per_count)
 
     def cdf(self, value):
         """P(X <= value)."""
-        return dispatch(self._distribution, "cdf", (value,) + self._ops)
+        _arrays.check(value, "value")
+        res = dispatch(self._distribution, "cdf", (value,) + self._ops)
+        return self._out(self._fix("cdf", value, res))
 
     def icdf(self, value):
         """Smallest k with cdf(k) >= value."""
-        return dispatch(self._distribution, "ppf", (value,) + self._ops)
+        _arrays.check(value, "value")
+        res = dispatch(self._distribution, "ppf", (value,) + self._ops)
+        return self._out(self._fix("ppf", value, res))
 
     def entropy(self):
         """Entropy in nats, exact (by summation)."""
         if self._xp is not np and self._xp.__name__ != "torch":
             raise TypeError("entropy is computed on the CPU: pass host parameters")
-        return dispatch(self._distribution, "entropy", self._ops)
+        res = dispatch(self._distribution, "entropy", self._ops)
+        return self._out(self._fix("entropy", None, res))
 
     def perplexity(self):
-        return self._xp.exp(self.entropy())
+        """exp(entropy)."""
+        return self._apply(self._xp.exp, self.entropy())
 
     def sample(self, sample_shape=(), random_state=None):
         """Draws of shape ``sample_shape + batch_shape``, as floats (like scvi).
 
         Gamma(theta, rate theta / mu) then Poisson, exact, with no clamp, from
         nbnumba's counter-based sampler; NaN for invalid parameters.
-        ``random_state``: None (NumPy's global state; torch's default
-        generator, so torch.manual_seed, for torch parameters), an int, a
-        SeedSequence, a torch.Generator,
-        a Generator or a RandomState.
+        ``sample_shape``: an int or a tuple of them. ``random_state``: None
+        (NumPy's global state; torch's default generator, so
+        torch.manual_seed, for torch parameters), an int, a SeedSequence, a
+        torch.Generator, a Generator, a RandomState, or a pair of ints in
+        [0, 2**32): the Philox key itself, by design (anything else raises
+        ValueError).
         """
-        shape = _arrays.size_shape(sample_shape, ()) + tuple(self.batch_shape)
+        shape = _arrays.size_shape(sample_shape, (), "sample_shape") + tuple(self.batch_shape)
         if random_state is None and self._xp.__name__ == "torch":
             import torch
             random_state = torch.default_generator
-        return sampling.draw(self._ops, shape, random_state, _params.dtype(self.mu))
+        return self._out(sampling.draw(self._ops, shape, random_state, _params.dtype(self.mu)))
 
     def sample_n(self, n):
+        """``sample((n,))``."""
         return self.sample((n,))
 
     def rsample(self, sample_shape=()):
+        """Not available for any sample_shape: NotImplementedError (no
+        reparameterized sampler, as scvi-tools)."""
         raise NotImplementedError("NegativeBinomial has no reparameterized sampler "
                                   "(has_rsample is False)")
 
     def enumerate_support(self, expand=True):
+        """Not available (with or without expand): NotImplementedError, the
+        support is infinite."""
         raise NotImplementedError("the support of NegativeBinomial is infinite")
 
 
@@ -332,7 +431,8 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
                  zi_logits=None, scale=None, validate_args=None):
         if zi_logits is None:
             raise ValueError("ZeroInflatedNegativeBinomial needs zi_logits")
-        (zl,) = _params.as_float(zi_logits)
+        self._given_zi = zi_logits
+        (zl,) = _params.as_float(zi_logits, names=("zi_logits",))
         self.zi_logits = zl
         self.scale = scale
         super().__init__(total_count=total_count, probs=probs, logits=logits, mu=mu,
@@ -341,10 +441,15 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
         shape = np.broadcast_shapes(_params.shape(self.mu), _params.shape(zl))
         self.mu, self.theta, self.zi_logits = (xp.broadcast_to(a, shape)
                                                for a in (self.mu, self.theta, zl))
+        if self._mask is not None:
+            self._mask = np.broadcast_to(self._mask, shape)
 
     @property
     def _ops(self):
         return (self.mu, self.theta, self.zi_logits)
+
+    def _extra_given(self):
+        return (self._given_zi,)
 
     def __repr__(self):
         return "ZeroInflated" + super().__repr__()
@@ -353,7 +458,7 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
     def zi_probs(self):
         """pi = sigmoid(zi_logits)."""
         with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + self._xp.exp(-self.zi_logits))
+            return self._out(1.0 / (1.0 + self._xp.exp(-self.zi_logits)))
 
     def _keep(self):
         with np.errstate(over="ignore"):
@@ -361,16 +466,17 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
 
     @property
     def mean(self):
-        """(1 - pi) mu."""
-        return self._keep() * self.mu
+        """(1 - pi) mu; 0 for the point mass theta = 0."""
+        with np.errstate(invalid="ignore"):
+            mu = self._xp.where(self.theta == 0, 0.0, self.mu)
+        return self._out(self._keep() * mu)
 
     @property
     def variance(self):
-        """(1 - pi) mu (1 + mu / theta + pi mu)."""
-        return _moments.stats(self.mu, self.theta, self._xp, self._keep())[1]
+        """(1 - pi) mu (1 + mu / theta + pi mu); 0 for a point mass."""
+        return self._out(_moments.stats(self.mu, self.theta, self._xp, self._keep())[1])
 
     def _continuous_log_prob(self, x):
         """The NB's continuous extension plus log(1 - pi) (x is off the
         support, so never 0)."""
-        import scipy.special as sc
-        return super()._continuous_log_prob(x) - sc.log1p(np.exp(self.zi_logits))
+        return super()._continuous_log_prob(x) - np.logaddexp(0.0, self.zi_logits)

@@ -31,36 +31,65 @@ from .ufuncs import dispatch
 __all__ = ["nbinom", "zinbinom"]
 
 _KEYWORD_SETS = ({"mu", "theta"}, {"total_count", "probs"}, {"total_count", "logits"})
+_SCIPY_NAMES = ("n", "p", "loc")
 
 
 def _parameters(args, kwds):
-    """(mu, theta, loc, args, kwds) from scipy- or keyword-style parameters."""
+    """(mu, theta, loc, given, logits) from scipy- or keyword-style
+    parameters. scipy's (n, p[, loc]) may be given positionally, by name or
+    both (``nbinom(5, p=0.3)``), as in scipy. ``given``: the parameters as
+    given (for their masks); ``logits``: None, or a function giving the
+    float64 logits log(mu / theta), for the means beyond the floating range
+    (:class:`nbnumba._params.FarMean`)."""
     kwds = dict(kwds)
-    loc = kwds.pop("loc", 0)
-    if not args and {"n", "p"} <= set(kwds):
-        args = (kwds.pop("n"), kwds.pop("p"))
-    if args and kwds:
-        raise TypeError("give either positional (n, p[, loc]) or keyword parameters "
-                        "(mu, theta), (total_count, probs) or (total_count, logits), not both")
-    if args:
-        if len(args) == 3:
-            args, loc = args[:2], args[2]
-        if len(args) != 2:
-            raise TypeError(f"nbinom takes (n, p[, loc]); got {len(args)} positional arguments")
-        n, p = _params.as_float(*args)
+    if len(args) > 3:
+        raise TypeError(f"nbinom takes (n, p[, loc]); got {len(args)} positional arguments")
+    vals = dict(zip(_SCIPY_NAMES, args))
+    for name in _SCIPY_NAMES:
+        if name in kwds:
+            if name in vals:
+                raise TypeError(f"nbinom got multiple values for argument {name!r}")
+            vals[name] = kwds.pop(name)
+    loc = vals.pop("loc", 0)
+    _arrays.check(loc, "loc")
+    if vals:
+        if kwds:
+            raise TypeError("give either positional (n, p[, loc]) or keyword parameters "
+                            "(mu, theta), (total_count, probs) or (total_count, logits), not both")
+        if set(vals) != {"n", "p"}:
+            raise TypeError(f"nbinom takes (n, p[, loc]); got only {sorted(vals)}")
+        n, p = _params.as_float(vals["n"], vals["p"], names=("n", "p"))
         with np.errstate(invalid="ignore"):
             n = _params.astype(_params.namespace(n).where(n > 0, n, math.nan), _params.dtype(n))
-        mu, theta = _params.from_scipy(n, p)
-        return mu, theta, loc, tuple(args), {"loc": loc} if np.any(loc) else {}
+        mu, theta = _params._from_scipy(n, p)
+
+        def logits():
+            return np.log1p(-np.asarray(p, np.float64)) - np.log(np.asarray(p, np.float64))
+        return mu, theta, loc, (vals["n"], vals["p"]), logits
     if set(kwds) not in _KEYWORD_SETS:
         raise TypeError("nbinom takes (n, p[, loc]) or exactly one of the keyword sets "
                         "(mu, theta), (total_count, probs), (total_count, logits) "
                         f"[, loc]; got {sorted(kwds) or 'nothing'}")
     mu, theta = _params.convert(**kwds)
-    out = dict(kwds)
-    if np.any(loc):
-        out["loc"] = loc
-    return mu, theta, loc, (), out
+    logits = None
+    if "logits" in kwds:
+        def logits():
+            return _params.as_float(kwds["logits"])[0]
+    elif "probs" in kwds:
+        def logits():
+            q = np.asarray(_params.as_float(kwds["probs"])[0], np.float64)
+            return np.log(q) - np.log1p(-q)
+    return mu, theta, loc, tuple(kwds.values()), logits
+
+
+def _check_order(order):
+    """order as a non-negative int; TypeError / ValueError naming it."""
+    if isinstance(order, (bool, np.bool_)) or not isinstance(order, (int, float, np.integer,
+                                                                      np.floating)):
+        raise TypeError(f"order must be a non-negative integer; got {order!r}")
+    if not (math.isfinite(order) and float(order).is_integer() and order >= 0):
+        raise ValueError(f"order must be a non-negative integer; got {order!r}")
+    return int(order)
 
 
 class nbinom_frozen:
@@ -71,8 +100,31 @@ class nbinom_frozen:
     _distribution = "nbinom"
 
     def __init__(self, *args, **kwds):
-        self.mu, self.theta, self.loc, self.args, self.kwds = _parameters(args, kwds)
+        self.mu, self.theta, self.loc, given, logits = _parameters(args, kwds)
+        self.args = tuple(args)
+        self.kwds = dict(kwds)
         self.dist = nbinom
+        self._mask = _arrays.union_mask(*given, *self._extra_given())
+        self._far = None if logits is None else _params.FarMean.find(
+            self.mu, self.theta, logits, self._far_zl())
+
+    def _extra_given(self):
+        """Further given parameters whose masks count (the zero inflation)."""
+        return ()
+
+    def _far_zl(self):
+        """The zero-inflation logits (None for the NB)."""
+        return None
+
+    @property
+    def random_state(self):
+        """The RandomState or Generator ``rvs`` uses when given none (scipy's
+        attribute; set it to None, an int, a RandomState or a Generator)."""
+        return self.__dict__.get("_random_state", self.dist.random_state)
+
+    @random_state.setter
+    def random_state(self, seed):
+        self._random_state = _check_random_state(seed)
 
     @property
     def _ops(self):
@@ -83,29 +135,42 @@ class nbinom_frozen:
         params = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwds.items()]
         return f"{self.dist.name}({', '.join(params)})"
 
-    def _call(self, name, x):
-        return dispatch(self._distribution, name, (x,) + self._ops)
+    def _call(self, name, x, argname="k"):
+        _arrays.check(x, argname)
+        res = dispatch(self._distribution, name, (x,) + self._ops)
+        if self._far is not None:
+            res = self._far.fix(name, x, res, dispatch)
+        return _arrays.remask(res, self._mask)
+
+    @property
+    def _has_loc(self):
+        """Whether loc shifts anything: nonzero, or an array (which broadcasts)."""
+        return np.ndim(self.loc) > 0 or self.loc != 0
 
     def _shift(self, k):
-        return k if not np.any(self.loc) else _params.namespace(k).subtract(k, self.loc)
+        return _params.namespace(k).subtract(k, self.loc) if self._has_loc else k
 
     def _unshift(self, k):
-        return k if not np.any(self.loc) else _params.namespace(k).add(k, self.loc)
+        return _params.namespace(k).add(k, self.loc) if self._has_loc else k
 
     def _xp(self):
         return _params.namespace(*self._ops)
 
     def _result(self, a):
-        """Host results as scipy gives them (0-d as scalars); GPU arrays as they are."""
-        return np.asarray(a)[()] if self._xp() is np else a
+        """Host results as scipy gives them (0-d as scalars), masked where a
+        parameter is; GPU arrays as they are."""
+        if self._xp() is not np:
+            return a
+        a = np.asarray(a)[()]
+        return a if self._mask is None else _arrays.remask(a, self._mask)
 
     # --------------------------------------------------------- elementwise
     def pmf(self, k):
-        """Probability mass function."""
+        """Probability mass function at k."""
         return self._call("pmf", self._shift(k))
 
     def logpmf(self, k):
-        """Log of the probability mass function."""
+        """Log of the probability mass function at k."""
         return self._call("logpmf", self._shift(k))
 
     def cdf(self, k):
@@ -113,7 +178,7 @@ class nbinom_frozen:
         return self._call("cdf", self._shift(k))
 
     def logcdf(self, k):
-        """Log of the cdf, finite wherever the cdf is positive."""
+        """Log of the cdf at k, finite wherever the cdf is positive."""
         return self._call("logcdf", self._shift(k))
 
     def sf(self, k):
@@ -121,16 +186,16 @@ class nbinom_frozen:
         return self._call("sf", self._shift(k))
 
     def logsf(self, k):
-        """Log of the survival function, finite wherever sf is positive."""
+        """Log of the survival function at k, finite wherever sf is positive."""
         return self._call("logsf", self._shift(k))
 
     def ppf(self, q):
         """Percent point function: the smallest k with cdf(k) >= q."""
-        return self._unshift(self._call("ppf", q))
+        return self._unshift(self._call("ppf", q, "q"))
 
     def isf(self, q):
         """Inverse survival function: the smallest k with sf(k) <= q."""
-        return self._unshift(self._call("isf", q))
+        return self._unshift(self._call("isf", q, "q"))
 
     # ------------------------------------------------------------ summaries
     def _broadcast(self):
@@ -142,29 +207,57 @@ class nbinom_frozen:
         """1 - pi for the zero-inflated NB; None for the NB."""
         return None
 
+    def _point(self, ops):
+        """Where the distribution is a point mass at 0: mu = 0 or theta = 0
+        (or pi = 1 for the zero-inflated NB)."""
+        point = (ops[0] == 0) | (ops[1] == 0)
+        keep = self._keep(ops)
+        return point if keep is None else point | (keep == 0)
+
     def stats(self, moments="mv"):
-        """Mean ('m'), variance ('v'), skewness ('s') and excess kurtosis ('k')."""
+        """Mean ('m'), variance ('v'), skewness ('s') and excess kurtosis ('k')
+        of the letters in ``moments``. A point mass (mu = 0 or theta = 0)
+        has mean and variance 0 and, as scipy's nbinom at p = 1, infinite
+        skewness and kurtosis."""
+        if not isinstance(moments, str) or set(moments) - set("mvsk"):
+            raise ValueError(f"moments must be a string of the letters 'mvsk'; got {moments!r}")
         ops = self._broadcast()
-        m, v, s, k = _moments.stats(ops[0], ops[1], self._xp(), self._keep(ops))
+        xp = self._xp()
+        m, v, s, k = _moments.stats(ops[0], ops[1], xp, self._keep(ops))
+        point = self._point(ops)
+        with np.errstate(invalid="ignore"):
+            m = xp.where(point, 0.0, m)
+            s = xp.where(point, math.inf, s)
+            k = xp.where(point, math.inf, k)
+        if self._far is not None and set(moments) & set("sk"):
+            s, k = self._far.moments(s, k)
         out = {"m": m + self.loc, "v": v, "s": s, "k": k}
         res = tuple(self._result(out[c]) for c in moments)
         return res[0] if len(res) == 1 else res
 
     def mean(self):
+        """The mean (0 for a point mass at 0)."""
         return self.stats("m")
 
     def var(self):
+        """The variance (0 for a point mass)."""
         return self.stats("v")
 
     def std(self):
-        return self._xp().sqrt(self.stats("v"))
+        """The standard deviation."""
+        v = self.stats("v")
+        if isinstance(v, np.ma.MaskedArray):
+            return _arrays.remask(np.sqrt(np.ma.getdata(v)), np.ma.getmaskarray(v))
+        return self._xp().sqrt(v)
 
     def median(self):
+        """The median, ppf(0.5)."""
         return self.ppf(0.5)
 
     def interval(self, confidence):
-        """Equal-tail interval (ppf((1 - c) / 2), ppf((1 + c) / 2)), as scipy."""
-        c = np.asarray(confidence)
+        """Equal-tail interval (ppf((1 - c) / 2), ppf((1 + c) / 2)) of
+        probability ``confidence``, as scipy (NaN outside [0, 1])."""
+        c = np.asarray(_arrays.check(confidence, "confidence"), np.float64)
         return self.ppf((1 - c) / 2), self.ppf((1 + c) / 2)
 
     def support(self):
@@ -174,52 +267,76 @@ class nbinom_frozen:
             ok = np.asarray(np.isfinite(self.mean()))
         lo = np.where(ok, 0.0 + self.loc, np.nan)
         hi = np.where(ok, np.inf, np.nan)
-        if not np.any(self.loc) and np.all(ok):
+        if not self._has_loc and np.all(ok):
             lo = np.zeros(_arrays.shape(ops[0]), np.int64)
-        return lo[()], hi[()]
+        return _arrays.remask(lo[()], self._mask), _arrays.remask(hi[()], self._mask)
 
     def moment(self, order):
         """Non-central moment E[X**order] about 0, in closed form (Stirling
-        numbers of the second kind over the factorial moments), shifted by loc."""
-        if isinstance(order, bool) or not float(order).is_integer() or order < 0:
-            raise ValueError(f"order must be a non-negative integer; got {order!r}")
-        order = int(order)
+        numbers of the second kind over the factorial moments), shifted by
+        loc. ``order``: a non-negative integer. NaN for invalid parameters;
+        a point mass at 0 has moments 1, 0, 0, ..."""
+        order = _check_order(order)
         ops = self._broadcast()
         xp = self._xp()
         keep = self._keep(ops)
+        point = self._point(ops)
+
+        def raw(j):
+            r = _moments.raw(j, ops[0], ops[1], xp, keep)
+            with np.errstate(invalid="ignore"):
+                r = xp.where(point, 1.0 if j == 0 else 0.0, r)
+                bad = xp.isnan(ops[0]) | xp.isnan(ops[1])
+                if keep is not None:
+                    bad = bad | xp.isnan(keep)
+                return xp.where(bad, math.nan, r)
+
         loc = self.loc
-        if not np.any(loc):
-            return self._result(_moments.raw(order, ops[0], ops[1], xp, keep))
+        if not self._has_loc:
+            return self._result(raw(order))
         # E[(X + loc)**order] by the binomial theorem
-        res = sum(comb(order, j) * _moments.raw(j, ops[0], ops[1], xp, keep)
-                  * np.power(loc, order - j) for j in range(order + 1))
+        res = sum(comb(order, j) * raw(j) * np.power(loc, order - j) for j in range(order + 1))
         return self._result(res)
 
     def entropy(self):
         """Entropy in nats, by exact summation (vectorised over parameters)."""
         if self._xp() is not np:
             raise TypeError("entropy is computed on the CPU: pass host parameters")
-        return np.asarray(dispatch(self._distribution, "entropy", self._broadcast()))[()]
+        res = dispatch(self._distribution, "entropy", self._broadcast())
+        if self._far is not None:
+            res = self._far.fix("entropy", None, res, dispatch)
+        return self._result(res)
 
-    def expect(self, func=None, lb=None, ub=None, conditional=False):
+    def expect(self, func=None, lb=None, ub=None, conditional=False, **kwds):
         """E[func(X)] over lb <= X <= ub (scalar parameters, like scipy).
 
         The sum runs over every k up to isf(1e-30), beyond which the mass
         cannot matter unless func grows faster than 1e13-fold there; func is
         called once on the whole vector of k, the sum is exactly rounded.
-        NaN for invalid parameters.
+        NaN for invalid parameters. scipy's ``maxcount``, ``tolerance`` and
+        ``chunksize`` are accepted and not needed.
         """
+        unknown = set(kwds) - {"maxcount", "tolerance", "chunksize"}
+        if unknown:
+            raise TypeError(f"expect() got unexpected keyword arguments {sorted(unknown)}")
+        if func is not None and not callable(func):
+            raise TypeError(f"func must be callable; got {type(func).__name__}")
+        for name, b in (("lb", lb), ("ub", ub)):
+            if b is not None and (isinstance(b, (bool, np.bool_)) or np.ndim(b)
+                                  or not isinstance(np.asarray(b).item(), (int, float))):
+                raise TypeError(f"{name} must be a real number; got {b!r}")
         if any(_arrays.size(a) != 1 for a in self._ops):
             raise ValueError("expect needs scalar parameters, as in scipy")
         ops = tuple(float(np.asarray(a).reshape(-1)[0]) for a in self._ops)
-        lo = 0.0 if lb is None else max(0.0, np.ceil(lb - self.loc))
+        loc = float(np.asarray(self.loc))
+        lo = 0.0 if lb is None else max(0.0, np.ceil(lb - loc))
         top = float(dispatch(self._distribution, "isf", (1e-30,) + ops))
         if not np.isfinite(top):
             return math.nan
-        hi = top if ub is None else min(top, np.floor(ub - self.loc))
+        hi = top if ub is None else min(top, np.floor(ub - loc))
         k = np.arange(lo, hi + 1.0)
         w = dispatch(self._distribution, "pmf", (k,) + ops)
-        values = k + self.loc if func is None else func(k + self.loc)
+        values = k + loc if func is None else func(k + loc)
         total = math.fsum(np.asarray(values, dtype=float) * w)
         if conditional:
             cdf = [dispatch(self._distribution, "cdf", (v,) + ops) for v in (hi, lo - 1.0)]
@@ -228,17 +345,24 @@ class nbinom_frozen:
 
     def rvs(self, size=None, random_state=None):
         """Random variates (int64; a Python int for one draw) from nbnumba's
-        counter-based sampler.
+        counter-based sampler, of shape ``size`` (default: the parameters').
 
-        ``random_state`` as in scipy (None, int, Generator, RandomState), a
-        SeedSequence or a torch.Generator; invalid parameters raise
-        ValueError, as in scipy.
+        ``random_state``: None (this object's ``random_state``, by default
+        NumPy's global state, as scipy), an int or a SeedSequence (a key
+        derived from it), a Generator or a RandomState (a key drawn from
+        it), a torch.Generator, or a pair of ints in [0, 2**32): the
+        Philox key itself, by design. Anything else raises ValueError.
+        Invalid parameters raise ValueError, as in scipy.
         """
+        if random_state is None:
+            random_state = self.random_state
         draws = sampling.sample(self._broadcast(), size, random_state)
-        if not np.any(self.loc):
+        if self._has_loc:
+            loc = np.asarray(self.loc, dtype=np.int64)
+            draws = draws + (int(loc) if loc.ndim == 0 else loc)
+        if self._mask is None or isinstance(draws, int):
             return draws
-        loc = np.asarray(self.loc, dtype=np.int64)
-        return draws + (int(loc) if loc.ndim == 0 else loc)
+        return _arrays.remask(draws, self._mask)
 
 
 class zinbinom_frozen(nbinom_frozen):
@@ -252,10 +376,18 @@ class zinbinom_frozen(nbinom_frozen):
         if args:
             raise TypeError("zinbinom takes keyword parameters: (mu, theta), "
                             "(total_count, probs) or (total_count, logits), and pi or zi_logits")
-        self.zi_logits = _params.zi_logits(pi, zl)
+        self._given_zi = pi if pi is not None else zl
+        z = _params.zi_logits(pi, zl)
+        self.zi_logits = _params.as_float(z, names=("zi_logits",))[0]
         super().__init__(**kwds)
-        self.kwds["pi" if pi is not None else "zi_logits"] = pi if pi is not None else zl
+        self.kwds["pi" if pi is not None else "zi_logits"] = self._given_zi
         self.dist = zinbinom
+
+    def _extra_given(self):
+        return (self._given_zi,)
+
+    def _far_zl(self):
+        return self.zi_logits
 
     @property
     def _ops(self):
@@ -268,15 +400,32 @@ class zinbinom_frozen(nbinom_frozen):
             return 1.0 / (1.0 + xp.exp(ops[2]))
 
 
+def _check_random_state(seed):
+    """scipy's rule for the ``random_state`` attribute: None gives NumPy's
+    global RandomState, an int a RandomState seeded with it; Generators and
+    RandomStates as they are."""
+    if seed is None:
+        return np.random.mtrand._rand
+    if isinstance(seed, (np.random.RandomState, np.random.Generator)):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        return np.random.RandomState(seed)
+    raise ValueError(f"random_state must be None, an int, a RandomState or a Generator; "
+                     f"got {seed!r}")
+
+
 class nbinom_gen:
     """``scipy.stats.nbinom`` with mu/theta and torch-style constructors.
 
     Call it to freeze (``nbinom(n, p)``, ``nbinom(mu=..., theta=...)``) or
     use its methods with the parameters after the first argument
     (``nbinom.pmf(k, n, p)``, ``nbinom.logpmf(k, mu=..., theta=...)``).
+    ``random_state`` is scipy's attribute: the default of ``rvs``.
     """
 
     name = "nbinom"
+    shapes = "n, p"
+    numargs = 2
     a = 0
     b = np.inf
     _frozen = nbinom_frozen
@@ -286,8 +435,42 @@ class nbinom_gen:
 
     freeze = __call__
 
+    @property
+    def random_state(self):
+        """The RandomState or Generator ``rvs`` uses when given none (default:
+        NumPy's global RandomState, as scipy)."""
+        return self.__dict__.get("_random_state", np.random.mtrand._rand)
+
+    @random_state.setter
+    def random_state(self, seed):
+        self._random_state = _check_random_state(seed)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        if state.get("_random_state") is np.random.mtrand._rand:
+            del state["_random_state"]
+        return state
+
     def __repr__(self):
         return f"<nbnumba.stats.{self.name}: scipy.stats API>"
+
+    def expect(self, func=None, args=(), loc=0, lb=None, ub=None, conditional=False, **kwds):
+        """E[func(X)] over lb <= X <= ub for the parameters ``args`` (scipy's
+        signature; keyword parameterizations as further keywords)."""
+        extra = {k: kwds.pop(k) for k in ("maxcount", "tolerance", "chunksize") if k in kwds}
+        frozen = self._frozen(*args, loc=loc, **kwds) if np.any(loc) else self._frozen(*args,
+                                                                                        **kwds)
+        return frozen.expect(func, lb, ub, conditional, **extra)
+
+    def rvs(self, *args, size=None, random_state=None, **kwds):
+        """Random variates of shape ``size``: ``rvs(n, p[, loc[, size]],
+        random_state=...)`` as scipy, or with keyword parameters; see
+        ``nbinom_frozen.rvs``."""
+        if len(args) == 4 and size is None:
+            args, size = args[:3], args[3]
+        frozen = self._frozen(*args, **kwds)
+        return frozen.rvs(size=size, random_state=self.random_state if random_state is None
+                          else random_state)
 
 
 class zinbinom_gen(nbinom_gen):
@@ -297,40 +480,40 @@ class zinbinom_gen(nbinom_gen):
     mu=..., theta=..., pi=...)``."""
 
     name = "zinbinom"
+    shapes = None
+    numargs = 0
     _frozen = zinbinom_frozen
 
 
-def _unfrozen(name, takes_value=True):
-    if takes_value:
-        def method(self, x, *args, **kwds):
-            return getattr(self._frozen(*args, **kwds), name)(x)
+def _unfrozen(name, first=None):
+    """The unfrozen form of method ``name``: its first argument ``first``
+    (k, q, order, confidence; None for none), then the parameters."""
+    if first is not None:
+        ns = {}
+        exec(f"def {name}(self, {first}, *args, **kwds):\n"
+             f"    return getattr(self._frozen(*args, **kwds), {name!r})({first})\n", ns)
+        method = ns[name]
     else:
         def method(self, *args, **kwds):
-            extra = {k: kwds.pop(k) for k in ("moments", "size", "random_state", "func", "lb",
-                                               "ub", "conditional", "confidence", "order")
-                     if k in kwds}
+            extra = {k: kwds.pop(k) for k in ("moments",) if k in kwds}
+            if name == "stats" and len(args) == 4 and not extra:
+                args, extra = args[:3], {"moments": args[3]}     # scipy's (n, p, loc, moments)
             return getattr(self._frozen(*args, **kwds), name)(**extra)
-    method.__name__ = name
-    method.__doc__ = getattr(nbinom_frozen, name).__doc__
+        method.__name__ = name
+    doc = getattr(nbinom_frozen, name).__doc__
+    method.__doc__ = doc + (f"\n\n        Unfrozen: ``nbinom.{name}({first + ', ' if first else ''}"
+                            "*args, **kwds)``, the parameters as the constructor's.")
     return method
 
 
-for _name in ("pmf", "logpmf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"):
+for _name in ("pmf", "logpmf", "cdf", "logcdf", "sf", "logsf"):
+    setattr(nbinom_gen, _name, _unfrozen(_name, "k"))
+for _name in ("ppf", "isf"):
+    setattr(nbinom_gen, _name, _unfrozen(_name, "q"))
+for _name in ("stats", "mean", "var", "std", "median", "entropy", "support"):
     setattr(nbinom_gen, _name, _unfrozen(_name))
-for _name in ("stats", "mean", "var", "std", "median", "entropy", "support", "rvs", "expect"):
-    setattr(nbinom_gen, _name, _unfrozen(_name, takes_value=False))
-
-
-def _interval(self, confidence, *args, **kwds):
-    return self._frozen(*args, **kwds).interval(confidence)
-
-
-def _moment(self, order, *args, **kwds):
-    return self._frozen(*args, **kwds).moment(order)
-
-
-nbinom_gen.interval = _interval
-nbinom_gen.moment = _moment
+nbinom_gen.interval = _unfrozen("interval", "confidence")
+nbinom_gen.moment = _unfrozen("moment", "order")
 
 #: The distribution object, like ``scipy.stats.nbinom``.
 nbinom = nbinom_gen()

@@ -54,7 +54,10 @@ def _into(out, res, f):
             raise TypeError(f"out must be a NumPy array; got {type(o).__name__}")
         if not o.flags.writeable:
             raise ValueError("out is read-only")
-        np.copyto(o, r, casting="same_kind")
+        try:
+            np.copyto(o, r, casting="same_kind")
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"out: {e}") from None
     return list(outs)
 
 

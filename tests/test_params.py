@@ -1,4 +1,4 @@
-"""Parameterizations: DESIGN.md's table, round trips, stability at the edges."""
+"""Parameterizations: the README's table, round trips, stability at the edges."""
 import numpy as np
 import pytest
 

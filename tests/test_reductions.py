@@ -59,3 +59,38 @@ def test_edges():
     assert np.isnan(nbnumba.loglik(np.array([0, 3]), -1.0, 1.0))
     with pytest.raises(ValueError):
         nbnumba.loglik(np.zeros((2, 2, 2)), 1.0, 1.0)
+
+
+SPARSE_RNG = np.random.default_rng(21)
+XS = SPARSE_RNG.poisson(0.4, (120, 70))
+
+
+@pytest.mark.parametrize("fmt", ["csr_matrix", "csc_matrix", "csr_array", "csc_array"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_sparse_equals_dense(fmt, axis):
+    import scipy.sparse as sp
+    X = getattr(sp, fmt)(XS)
+    s = SPARSE_RNG.uniform(0.5, 2, 120)
+    m = SPARSE_RNG.uniform(0.1, 3, 70)
+    theta = SPARSE_RNG.uniform(0.3, 5, 70)
+    zl = SPARSE_RNG.normal(0, 1, 70)
+    for mu in (s[:, None] * m, m, (s, m)):
+        want = nbnumba.loglik(XS, mu, theta, axis=axis)
+        np.testing.assert_allclose(nbnumba.loglik(X, mu, theta, axis=axis), want, rtol=1e-15)
+        want = nbnumba.zinb.loglik(XS, mu, theta, zi_logits=zl, axis=axis)
+        np.testing.assert_allclose(nbnumba.zinb.loglik(X, mu, theta, zi_logits=zl, axis=axis),
+                                   want, rtol=1e-15)
+    # the outer product equals the materialised mean
+    np.testing.assert_allclose(nbnumba.loglik(X, (s, m), theta, axis=axis),
+                               nbnumba.logpmf(XS, s[:, None] * m, theta).sum(axis=axis),
+                               rtol=1e-13)
+
+
+def test_sparse_elementwise_and_formats():
+    import scipy.sparse as sp
+    np.testing.assert_array_equal(nbnumba.logpmf(sp.csr_matrix(XS), 2.0, 1.5),
+                                  nbnumba.logpmf(XS, 2.0, 1.5))
+    with pytest.raises(TypeError, match="COO"):
+        nbnumba.loglik(sp.coo_matrix(XS), 2.0, 1.5)
+    with pytest.raises(ValueError, match="size_factors"):
+        nbnumba.loglik(sp.csr_matrix(XS), (np.ones(3), np.ones(70)), 1.5)

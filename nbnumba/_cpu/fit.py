@@ -56,7 +56,8 @@ import numpy as np
 
 from .._math import nbinom
 from .._math.derivatives import d2lgamma_ratio, dlgamma_ratio
-from .._math.special import compiled, exp_fast, floor, log_fast
+from .._math.special import (SERIES_R, compiled, exp_fast, floor, log1pmx_fast, log1pmx_series,
+                             log_fast)
 
 VERSION = hashlib.sha1(b"".join(
     p.read_bytes() for p in sorted((pathlib.Path(__file__).parent.parent / "_math").glob("*.py"))
@@ -70,8 +71,6 @@ GATHER = 8
 HIST = 1024
 #: The log-likelihood of means s_i m takes counts above this per cell.
 BIG_K = 64.0
-#: log1pmx(v) by its series in r = v / (2 + v) where |r| is below this
-SERIES_R = 0.2
 #: Largest Newton step in log(theta), and in any coefficient.
 MAX_STEP = 4.0
 MAX_BETA_STEP = 8.0
@@ -124,38 +123,6 @@ def _neumaier(s, c, v):
 
 
 @_inline
-def _log1pmx_fast(v, r, q):
-    """log1p(v) - v, branch-free, for r = v / (2 + v) and q = 1 + v
-    (formed by the caller from exact inputs; they need not agree to the
-    last bit: a relative error e in r changes the result by about e times
-    itself). Where
-    |r| < 0.2 the series of 2 atanh(r) (12 terms: 5e-19 relative), as
-    special.log1pmx; otherwise log(q) - v, at least 0.07 in magnitude."""
-    y = r * r
-    y2 = y * y
-    y4 = y2 * y2
-    # sum_{j<12} y**j / (2 j + 3), by Estrin's scheme
-    s = (((1.0 / 3.0 + y * (1.0 / 5.0)) + y2 * (1.0 / 7.0 + y * (1.0 / 9.0)))
-         + y4 * ((1.0 / 11.0 + y * (1.0 / 13.0)) + y2 * (1.0 / 15.0 + y * (1.0 / 17.0)))
-         + y4 * y4 * ((1.0 / 19.0 + y * (1.0 / 21.0)) + y2 * (1.0 / 23.0 + y * (1.0 / 25.0))))
-    ser = r * (2.0 * y * s - v)
-    small = abs(r) < SERIES_R
-    return ser if small else log_fast(1.0 if small else q) - v
-
-
-@_inline
-def _log1pmx_series(v, r):
-    """_log1pmx_fast where |r| < SERIES_R (the series alone: no log)."""
-    y = r * r
-    y2 = y * y
-    y4 = y2 * y2
-    s = (((1.0 / 3.0 + y * (1.0 / 5.0)) + y2 * (1.0 / 7.0 + y * (1.0 / 9.0)))
-         + y4 * ((1.0 / 11.0 + y * (1.0 / 13.0)) + y2 * (1.0 / 15.0 + y * (1.0 / 17.0)))
-         + y4 * y4 * ((1.0 / 19.0 + y * (1.0 / 21.0)) + y2 * (1.0 / 23.0 + y * (1.0 / 25.0))))
-    return r * (2.0 * y * s - v)
-
-
-@_inline
 def _theta_terms(k, mu, theta):
     """The per-cell parts of d/dtheta and d2/dtheta2 of the log-pmf:
     log1pmx(v) and v**2 / (k + theta), v = (k - mu) / (theta + mu)."""
@@ -165,7 +132,7 @@ def _theta_terms(k, mu, theta):
     tk = theta + k
     v = d * it
     r = d / (t + tk)
-    return _log1pmx_fast(v, r, tk * it), v * v / tk, abs(r) >= SERIES_R
+    return log1pmx_fast(v, r, tk * it), v * v / tk, abs(r) >= SERIES_R
 
 
 @_inline
@@ -177,7 +144,7 @@ def _theta_terms_series(k, mu, theta):
     tk = theta + k
     v = d * it
     r = d / (t + tk)
-    return _log1pmx_series(v, r), v * v / tk, abs(r) >= SERIES_R
+    return log1pmx_series(v, r), v * v / tk, abs(r) >= SERIES_R
 
 
 @_helper
@@ -667,7 +634,7 @@ def _nb_weights(k, mu, theta):
     tk = theta + k
     v = d * it
     r = d / (t + tk)
-    a = _log1pmx_fast(v, r, tk * it)
+    a = log1pmx_fast(v, r, tk * it)
     mit = mu * it
     wc1 = mit * mit
     return (theta * v, -theta * mit * tk * it, mit * v, a, v * v / tk,
@@ -684,7 +651,7 @@ def _nb_weights_series(k, mu, theta):
     tk = theta + k
     v = d * it
     r = d / (t + tk)
-    a = _log1pmx_series(v, r)
+    a = log1pmx_series(v, r)
     mit = mu * it
     wc1 = mit * mit
     return (theta * v, -theta * mit * tk * it, mit * v, a, v * v / tk,

@@ -111,17 +111,21 @@ def _logpmf_pos(k, mu, theta):
     d = k - mu
     tpm = 0.5 * theta + 0.5 * mu        # (theta + mu) / 2: the sum may overflow
     u1 = -(0.5 * d) / tpm
+    # log(1 - u1) = log((theta + k) / (theta + mu)), also where that overflows
+    l1u = math.log1p(-u1) if u1 > -1e300 else math.log(0.5 * theta + 0.5 * k) - math.log(tpm)
     if u1 == 0.0:
         t1 = 0.0
     elif u1 > 0.5:
         t1 = theta * (-math.log((0.5 * theta + 0.5 * k) / tpm) - u1)
+    elif u1 < -1e300:                   # theta (v - log1p(v)), v = -u1: theta v = d p
+        t1 = d * p - theta * l1u
     else:
         t1 = -theta * log1pmx(-u1)
     u2 = d / k * p
     if u2 > 0.5:
         r = mu / k
         lr = math.log(r) if r > 1e-300 else math.log(mu) - math.log(k)
-        t2 = k * (-(lr + math.log1p(-u1)) - u2)
+        t2 = k * (-(lr + l1u) - u2)
     else:
         t2 = -k * log1pmx(-u2)
     corr = -stirlerr(k)
@@ -260,9 +264,14 @@ def _log_lower(k, mu, theta):
     if k == 0.0:
         return _log_p0(mu, theta)
     x = mu / theta
-    p = 1.0 / (1.0 + x)
-    a = mu * p
-    q = x * p
+    if x < 1e300:
+        p = 1.0 / (1.0 + x)
+        a = mu * p
+        q = x * p
+    else:                               # theta << mu: x overflows, p < 1e-300
+        p = theta / mu
+        q = 1.0
+        a = theta
     lam = p * (mu - (k + 1.0))
     # the fraction on its own side (lam >= 0), or just past it (lam > -1/2)
     # where the backward sum would be long: theta < 1 (its terms do not fall
@@ -308,7 +317,7 @@ def _log_upper_series(k, mu, theta):
         return NAN
     t0 = _log_p0(mu, theta)
     x = mu / theta
-    q = x / (1.0 + x)
+    q = x / (1.0 + x) if x < 1e300 else 1.0
     term = q
     u = q
     for j in range(2, int(k) + 1):
@@ -329,10 +338,10 @@ def _log_upper(k, mu, theta):
     # theta < 1 with q > 1/e, where the fraction crawls: the expansion of
     # special.beta_small_b for k >= 10, the (short) series below.
     if theta < 1.0:
-        xi = _xi_lp(mu, theta)[0]
+        xi, lxi, lp = _xi_lp(mu, theta)
         if xi < 1.0:
             if k >= 10.0:
-                return beta_small_b(k + 1.0, theta, xi)
+                return beta_small_b(k + 1.0, theta, xi, lxi)
             ls = _log_upper_series(k, mu, theta)
             if not math.isnan(ls):
                 return ls
@@ -343,9 +352,12 @@ def _log_upper(k, mu, theta):
 @jit
 def _log_tails(k, mu, theta):
     """(log cdf(k), log sf(k)), each from a direct method where it is the
-    smaller tail. Where a direct method gives up (NaN: a loop bound hit in an
-    extreme regime), the complement of the other tail stands in: accurate in
-    absolute terms, never NaN."""
+    smaller tail. O(1) methods first where they apply: theta < TINY_THETA
+    (the theta -> 0 limit), the uniform expansion in the bulk of large theta
+    and k, special.beta_small_b for theta < 1 and k >= 10; then the
+    fractions and sums. Where a direct method gives up (NaN: a loop bound
+    hit in an extreme regime), the complement of the other tail stands in:
+    accurate in absolute terms, never NaN."""
     if theta < TINY_THETA:
         ls = _log_sf_tiny_theta(k, mu, theta)
         return log1mexp(ls), ls
@@ -355,6 +367,19 @@ def _log_tails(k, mu, theta):
     lc, ls = _log_tails_uniform(k, mu, theta)
     if lc == lc:
         return lc, ls
+    if theta < 1.0 and k >= 10.0:
+        # sf by special.beta_small_b (O(1) for any k) where q > 1/e; the
+        # cdf directly only where it is the smaller tail (never for
+        # theta < 1.6e-3: cdf >= pmf(0) = p**theta > exp(-1454 theta))
+        xi, lxi, lp = _xi_lp(mu, theta)
+        if xi < 1.0:
+            ls = beta_small_b(k + 1.0, theta, xi, lxi)
+            if ls < LOG_09:
+                return log1mexp(ls), ls
+            lc = _log_lower(k, mu, theta)
+            if math.isnan(lc):
+                return log1mexp(ls), ls
+            return lc, log1mexp(lc)
     if k + 1.0 < mu:
         lc = _log_lower(k, mu, theta)
         if lc < LOG_09:
@@ -557,7 +582,10 @@ def _search(target, mu, theta, upper):
     the answer, then bisection; both use the very cdf/sf the user calls.
     NaN if that cdf/sf is NaN on the way (never a wrong quantile).
     """
-    step = max(1.0, floor(math.sqrt(mu + mu * (mu / theta))))
+    # one standard deviation (without overflow), at least the spacing of
+    # the floats at the mean (smaller steps would not move), at most 1e300
+    sd = math.sqrt(mu) * math.sqrt(1.0 + mu / theta)
+    step = min(max(1.0, floor(sd), floor(mu * 2.220446049250313e-16)), 1e300)
     k = floor(mu)
     h = _hit(k, target, mu, theta, upper)
     if h != h:
@@ -592,7 +620,11 @@ def _search(target, mu, theta, upper):
     for _ in range(2000):
         if hi - lo <= 1.0:
             return hi
-        mid = floor(0.5 * (lo + hi))
+        if hi > 4.0 * (lo + 2.0):
+            # brackets over orders of magnitude (e.g. [0, 1e308]): geometric steps
+            mid = floor(math.sqrt(lo + 2.0) * math.sqrt(hi))
+        else:
+            mid = floor(0.5 * lo + 0.5 * hi)
         if mid <= lo or mid >= hi:      # beyond 2**53: no integer in between
             return hi
         h = _hit(mid, target, mu, theta, upper)

@@ -66,7 +66,7 @@ def _logpmf_fast(k, mu, theta, z):
     c = lq + r
     m = max(lpi, c)
     d = min(lpi, c) - m
-    ok = (abs(z) <= FAST_LOGIT) & (d > -700.0)
+    ok = (abs(z) <= FAST_LOGIT) & (d > -700.0) & (r == r)     # max/min drop a NaN r
     zero = m + _log1p_fast(exp_fast(d if ok else 0.0))
     res = zero if k == 0.0 else c
     return res if ok else NAN
