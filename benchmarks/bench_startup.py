@@ -48,7 +48,8 @@ SCIPY = """
 import scipy.stats
 n, p = TH, TH / (TH + MU)
 f = scipy.stats.nbinom(n, p)
-f.logpmf(np.arange(10)); f.logpmf(X); f.logpmf(X.astype(np.float32)); f.cdf(X); f.sf(X)
+scipy.stats.nbinom.logpmf(np.arange(10), 1.5, 1.5 / 3.5); f.logpmf(X); f.logpmf(X.astype(np.float32))
+f.cdf(X); f.sf(X)
 f.ppf(np.linspace(0, 1, X.size).reshape(X.shape)); f.logpmf(X).sum(); f.rvs(random_state=1)
 f.logpmf(X); f.cdf(X); f.ppf(0.5); f.rvs(random_state=1); scipy.stats.nbinom(n, p[0]).entropy()
 f.logpmf(X); f.rvs(random_state=1); f.cdf(X); f.ppf(0.5)
