@@ -27,6 +27,7 @@ import pytest
 import scipy.stats
 
 from conftest import rel_err
+from make_reference import _log_beta_tail
 from nbnumba._math import nbinom as S
 
 INF, NAN = math.inf, math.nan
@@ -141,26 +142,6 @@ def _ref_logsf_small_theta(k, mu, theta):
     return mp.log(val) + sc - (mp.loggamma(K + 1) + mp.loggamma(T) - mp.loggamma(K + 1 + T))
 
 
-def _ref_log_beta_tail(a, b, x):
-    """log I_x(a, b), a, b >= 1, x below the mode: tanh-sinh quadrature of
-    the density scaled by its value at x (as tests/make_reference.py)."""
-    def g(t):
-        return (a - 1) * mp.log(t) + (b - 1) * mp.log1p(-t)
-    gx = g(x)
-    slope = (a - 1) / x - (b - 1) / (1 - x)
-    h = mp.sqrt(x * (1 - x) / (a + b))
-    if slope > 0:
-        h = min(h, 1 / slope)
-    pts = [x]
-    while pts[-1] > 0:
-        t = max(x - h * 2 ** (len(pts) - 1), 0)
-        pts.append(t)
-        if t > 0 and g(t) - gx < -160:
-            break
-    val = mp.quad(lambda t: mp.exp(g(t) - gx), pts[::-1])
-    return gx + mp.log(val) - (mp.loggamma(a) + mp.loggamma(b) - mp.loggamma(a + b))
-
-
 def _ref_tails(k, mu, theta):
     """(log cdf(k), log sf(k)) in mpmath."""
     if theta != INF and theta < 1e-20:
@@ -185,9 +166,9 @@ def _ref_tails(k, mu, theta):
         M, K = mp.mpf(mu), mp.mpf(k)
         p, q = T / (T + M), M / (T + M)
         if p < (T - 1) / (T + K - 1):
-            lc = _ref_log_beta_tail(T, K + 1, p)
+            lc = _log_beta_tail(T, K + 1, p)
             return lc, _l1me(lc)
-        ls = _ref_log_beta_tail(K + 1, T, q)
+        ls = _log_beta_tail(K + 1, T, q)
         return _l1me(ls), ls
 
 
