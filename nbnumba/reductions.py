@@ -119,9 +119,12 @@ def reduce(distribution, x, mu, rest, axis=None, keepdims=False, parallel=True):
 
 def _counts(x):
     """Counts as a kernel reads them: their own dtype where it is int64,
-    int32, float64 or float32 (no copy), else int64 or float64."""
+    int32, float64 or float32 (no copy), else int64 (smaller integers) or
+    float64 (uint64, which int64 cannot hold, and other floats)."""
+    x = _arrays.host(x, "x")
     if x.dtype not in (np.int64, np.int32, np.float64, np.float32):
-        x = x.astype(np.int64 if x.dtype.kind in "iub" else np.float64)
+        x = x.astype(np.int64 if x.dtype.kind in "ib" or (x.dtype.kind == "u" and x.itemsize < 8)
+                     else np.float64)
     return _arrays.two_d(x, _arrays.shape2(x.shape), x.shape)
 
 

@@ -805,3 +805,32 @@ def test_scipy_frozen_attributes_and_signatures(dist):
     assert dist.rvs(10, 0.75, 0, 5, random_state=1).shape == (5,)
     npt.assert_allclose(dist.stats(5, 0.3, 1, "mvsk"), scipy.stats.nbinom.stats(5, 0.3, 1, "mvsk"),
                         rtol=1e-13)
+
+
+def test_issue_reproducers_out_aliasing_and_byte_order():
+    k = np.arange(40000.) % 40
+    want = nbnumba.logpmf(k.copy(), 3., 2.)
+    nbnumba.logpmf(k, 3., 2., out=k)
+    np.testing.assert_array_equal(k, want)
+    x = np.array([0, 3, 7])
+    a = nbnumba.loglik(x, 3., 2.)
+    assert nbnumba.loglik(x.astype(">i8"), 3., 2.) == a
+    assert nbnumba.loglik(np.array([2 ** 63 + 2048], np.uint64), 1., 1.) == pytest.approx(
+        float(nbnumba.logpmf(float(2 ** 63 + 2048), 1., 1.)), rel=1e-15)
+    import scipy.sparse as sp
+    with pytest.raises(TypeError, match="x"):
+        nbnumba.loglik(sp.csr_matrix(np.array([[1j, 0]])), 1., 1.)
+
+
+def test_works_without_a_writable_cache():
+    """No cache locator (read-only site-packages, no writable HOME): import
+    and compute, compiled afresh, instead of numba's RuntimeError."""
+    import subprocess
+    import sys
+    code = ("import numba.core.caching as c; c.CacheImpl._locator_classes = []\n"
+            "import nbnumba, nbnumba._math.special as s\n"
+            "assert not s.CACHE\n"
+            "print(nbnumba.logpmf(3, 2.0, 1.5))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) == pytest.approx(float(nbnumba.logpmf(3, 2.0, 1.5)), rel=1e-15)
