@@ -38,6 +38,7 @@ from numba import types
 
 from . import _params
 from ._cpu import fit as _k
+from ._cpu.tiles import type_key
 
 __all__ = ["fit_theta", "fit", "ThetaFit", "GLMFit"]
 
@@ -203,7 +204,7 @@ def _entry(kernel, args):
     """The compiled entry point of kernel for args (version first): Numba's
     dispatcher retypes a call with a literal argument each time (~ms), once
     per block of genes here."""
-    key = (id(kernel),) + tuple(_key(a) for a in args[1:])
+    key = (id(kernel),) + tuple(type_key(a) for a in args[1:])
     f = _ENTRIES.get(key)
     if f is None:
         typed = (types.literal(args[0]),) + tuple(numba.typeof(a) for a in args[1:])
@@ -212,14 +213,6 @@ def _entry(kernel, args):
             return None
         f = _ENTRIES[key] = f.entry_point
     return f
-
-
-def _key(a):
-    if isinstance(a, np.ndarray):
-        return a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable
-    if isinstance(a, tuple):
-        return tuple(map(_key, a))
-    return type(a)
 
 
 def _run(kernel, before, after, g, parallel):

@@ -41,7 +41,6 @@ def draw(params, shape, random_state, dtype, offset=0, stride=None):
                 _int64_error(params, xp)
         return _params.astype(out, dtype)
     from ._cpu.sampling import sample_tiles
-    from ._cpu.tiles import call
     s2 = _arrays.shape2(shape)
     host = [_arrays.host(p, n).astype(np.float64) for p, n in
             zip(params, ("mu", "theta", "zi_logits"))]

@@ -56,7 +56,7 @@ import numpy as np
 
 from .._math import nbinom
 from .._math.derivatives import d2lgamma_ratio, dlgamma_ratio
-from .._math.special import (SERIES_R, compiled, exp_fast, floor, log1pmx_fast, log1pmx_series,
+from .._math.special import (SERIES_R, add_compensated, compiled, log1p_fast, exp_fast, floor, log1pmx_fast, log1pmx_series,
                              log_fast)
 
 VERSION = hashlib.sha1(b"".join(
@@ -113,13 +113,6 @@ def _sum_rows(buf, L, out):
         for i in range(L):
             s += row[i]
         out[r] = s
-
-
-@_inline
-def _neumaier(s, c, v):
-    t = s + v
-    e = (s - t) + v if abs(s) >= abs(v) else (v - t) + s
-    return t, c + (0.0 if math.isinf(t) else e)
 
 
 @_inline
@@ -416,14 +409,6 @@ def _theta_sums(kc, mc, nc, n0, m0, theta, vals, tails, nd, buf, sums, logs):
     return a + la, b + lb
 
 
-@_inline
-def _log1p_fast(z):
-    """log1p(z) for z > -1, branch-free, within a few ulp: log(u), u = 1 + z
-    rounded, plus the rounding error of u over u (as nbinom.log_p0_fast)."""
-    u = 1.0 + z
-    return log_fast(u) + (z - (u - 1.0)) / u
-
-
 @_helper
 def _loglik(kc, mc, nc, n0, m0, theta, vals, tails, nd, mode, s, lgs, buf, sums):
     """The gene's log-likelihood at theta, from nbinom's log-pmf. ``mode``:
@@ -448,10 +433,10 @@ def _loglik(kc, mc, nc, n0, m0, theta, vals, tails, nd, mode, s, lgs, buf, sums)
             if mode == 2 and vals[l] > BIG_K:
                 break
             f = tails[l] - (tails[l + 1] if l + 1 < nd else 0.0)
-            s_, c = _neumaier(s_, c, f * nbinom.logpmf(vals[l], m0, theta))
+            s_, c = add_compensated(s_, c, f * nbinom.logpmf(vals[l], m0, theta))
         zeros = n0 + nc - (tails[0] if nd > 0 else 0.0)
         if zeros > 0:
-            s_, c = _neumaier(s_, c, zeros * nbinom.logpmf(0.0, m0, theta))
+            s_, c = add_compensated(s_, c, zeros * nbinom.logpmf(0.0, m0, theta))
         if mode == 1:
             return s_ + c
         r = m0 / (theta + m0) if theta < INF else 0.0
@@ -462,7 +447,7 @@ def _loglik(kc, mc, nc, n0, m0, theta, vals, tails, nd, mode, s, lgs, buf, sums)
             li = lgs[i0:i0 + L]
             if theta < INF:
                 for i in range(L):
-                    out[i] = k[i] * li[i] - (theta + k[i]) * _log1p_fast((si[i] - 1.0) * r)
+                    out[i] = k[i] * li[i] - (theta + k[i]) * log1p_fast((si[i] - 1.0) * r)
             else:
                 for i in range(L):
                     out[i] = k[i] * li[i] - (si[i] - 1.0) * m0
@@ -470,7 +455,7 @@ def _loglik(kc, mc, nc, n0, m0, theta, vals, tails, nd, mode, s, lgs, buf, sums)
                 if k[i] > BIG_K:
                     out[i] = nbinom.logpmf(k[i], si[i] * m0, theta)
             _sum_rows(buf, L, sums)
-            s_, c = _neumaier(s_, c, sums[0])
+            s_, c = add_compensated(s_, c, sums[0])
         return s_ + c
     for i0 in range(0, nc, TILE):
         L = min(TILE, nc - i0)
@@ -482,7 +467,7 @@ def _loglik(kc, mc, nc, n0, m0, theta, vals, tails, nd, mode, s, lgs, buf, sums)
             if out[i] != out[i]:
                 out[i] = nbinom._logpmf_slow(k[i], mu[i], theta)
         _sum_rows(buf, L, sums)
-        s_, c = _neumaier(s_, c, sums[0])
+        s_, c = add_compensated(s_, c, sums[0])
     return s_ + c
 
 

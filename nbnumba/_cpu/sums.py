@@ -8,23 +8,13 @@ given as the outer product of per-cell size factors and per-gene means is
 never materialised. Column sums are row sums of the transposed operands
 (the caller transposes: views of vectors, or CSC as the transpose of CSR).
 """
-import math
-
 import numba
 import numpy as np
 from numba import prange
 from numba.extending import overload
 
-from .._math.special import compiled
+from .._math.special import add_compensated, compiled
 from .tiles import TILE, _generate, row, tile
-
-
-@numba.njit(inline="always")
-def _add(s, c, v):
-    """Neumaier's compensated addition: (s, c) += v."""
-    t = s + v
-    e = (s - t) + v if abs(s) >= abs(v) else (v - t) + s
-    return t, c + (0.0 if math.isinf(t) else e)     # an impossible count: -inf
 
 
 def scaled_rows(xs, scale, i, j0, j1):
@@ -77,7 +67,7 @@ def _line(fname, xs, scale, i, n1, buf):
         o = buf[:j1 - j0]
         tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,))
         for j in range(j1 - j0):
-            s, c = _add(s, c, o[j])
+            s, c = add_compensated(s, c, o[j])
     return s, c
 
 
@@ -100,7 +90,7 @@ def _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i):
     tile(fname, (data[a:b],) + rest, (stored,))
     tile(fname, (np.zeros(b - a, data.dtype),) + rest, (zeros,))
     for p in range(b - a):
-        s, c = _add(s, c, stored[p] - zeros[p])
+        s, c = add_compensated(s, c, stored[p] - zeros[p])
     out[i] = s + c
 
 
@@ -116,7 +106,7 @@ def _dense_col_block(fname, xs, scale, n0, out, blk):
     for i in range(n0):
         tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,))
         for j in range(j1 - j0):
-            s[j], c[j] = _add(s[j], c[j], o[j])
+            s[j], c[j] = add_compensated(s[j], c[j], o[j])
     out[j0:j1] = s + c
 
 

@@ -169,13 +169,13 @@ def _serial(fname, xs, outs):
 _ENTRIES = {}
 
 
-def _key(a):
-    """What determines the Numba type of a kernel argument here (operands
-    are C-contiguous, aligned arrays)."""
+def type_key(a):
+    """What determines the Numba type of a kernel argument (aligned arrays):
+    a cheap stand-in for numba.typeof, to find compiled entry points."""
     if isinstance(a, np.ndarray):
-        return a.dtype, a.ndim, a.flags.writeable
+        return a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable
     if isinstance(a, tuple):
-        return tuple(map(_key, a))
+        return tuple(map(type_key, a))
     return type(a)
 
 
@@ -184,7 +184,7 @@ def call(kernel, fname, *args):
     call with literal arguments each time (milliseconds), and typing a
     tuple of arrays takes ~0.1 ms: the compiled entry point is called
     directly, found by what determines the types."""
-    key = (fname, id(kernel), _key(args))
+    key = (fname, id(kernel), type_key(args))
     f = _ENTRIES.get(key)
     if f is None:
         # the literal signature straight away: a plain call would first type

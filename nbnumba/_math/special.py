@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
+import numba
 from numba import njit, types
 from numba.extending import intrinsic
 
@@ -138,6 +139,24 @@ def log_fast(x):
     # log(m) = f - f**2/2 + s (f**2/2 + 2 z r): the large terms exact first
     h = 0.5 * f * f
     return fe * LN2_HI + (f - (h - (s * (h + 2.0 * z * r) + fe * LN2_LO)))
+
+
+@jit_inline
+def log1p_fast(z):
+    """log1p(z) for z > -1 (1 + z normal), branch-free, within a few ulp:
+    log(u), u = 1 + z rounded, plus the rounding error of u over u (also for
+    tiny z)."""
+    u = 1.0 + z
+    return log_fast(u) + (z - (u - 1.0)) / u
+
+
+@numba.njit(inline="always")
+def add_compensated(s, c, v):
+    """Neumaier's compensated addition: (s, c) += v (the sum is s + c); an
+    infinite s leaves c alone (an impossible count: -inf, not NaN)."""
+    t = s + v
+    e = (s - t) + v if abs(s) >= abs(v) else (v - t) + s
+    return t, c + (0.0 if math.isinf(t) else e)
 
 
 @jit_inline

@@ -10,7 +10,7 @@ Semantics otherwise those of :mod:`.nbinom` (scipy's).
 import math
 
 from . import derivatives, nbinom
-from .special import exp_fast, jit, jit_inline, log_fast
+from .special import exp_fast, jit, jit_inline, log1p_fast
 from .table import Function
 
 NAN = math.nan
@@ -20,17 +20,9 @@ FAST_LOGIT = 30.0
 
 
 @jit_inline
-def _log1p_fast(y):
-    """log(1 + y) for 0 <= y <= 1, branch-free: the rounding error c of
-    u = 1 + y enters as c / u (a few ulp, also for tiny y)."""
-    u = 1.0 + y
-    return log_fast(u) + (y - (u - 1.0)) / u
-
-
-@jit_inline
 def _softplus_fast(z):
     """log(1 + exp(z)) for |z| <= FAST_LOGIT, branch-free."""
-    return max(z, 0.0) + _log1p_fast(exp_fast(-abs(z)))
+    return max(z, 0.0) + log1p_fast(exp_fast(-abs(z)))
 
 
 @jit
@@ -67,7 +59,7 @@ def _logpmf_fast(k, mu, theta, z):
     m = max(lpi, c)
     d = min(lpi, c) - m
     ok = (abs(z) <= FAST_LOGIT) & (d > -700.0) & (r == r)     # max/min drop a NaN r
-    zero = m + _log1p_fast(exp_fast(d if ok else 0.0))
+    zero = m + log1p_fast(exp_fast(d if ok else 0.0))
     res = zero if k == 0.0 else c
     return res if ok else NAN
 
