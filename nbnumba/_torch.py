@@ -33,7 +33,9 @@ class LogProb(torch.autograd.Function):
         derivs = dispatch(ctx.distribution, "logpmf_grad", (value, *params))
         out = [None, None]
         for p, d, need in zip(params, derivs, ctx.needs_input_grad[2:]):
-            out.append(_unbroadcast(grad * d, p.shape) if need else None)
+            # in place: d is the kernel's fresh tensor (no 80 MB allocation
+            # per 20000 x 1000 float32 matrix)
+            out.append(_unbroadcast(d.mul_(grad), p.shape) if need else None)
         return tuple(out)
 
 

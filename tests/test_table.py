@@ -86,6 +86,28 @@ def test_serial_kernel_and_broadcasting(distribution, name):
     np.testing.assert_array_equal(res[True].reshape(len(f.outputs), -1), want)
 
 
+@pytest.mark.parametrize("distribution,name", [r for r in ROWS if table(r[0])[r[1]].columns])
+@pytest.mark.parametrize("shape", ["per column", "scalar"])
+def test_column_tables(distribution, name, shape):
+    """A row's per-column fast path (its operand constant down the columns)
+    gives the scalar function's values bit for bit, serial and parallel."""
+    from nbnumba._cpu import tiles
+    from nbnumba import _arrays
+    f = table(distribution)[name]
+    rng = np.random.default_rng(4)
+    m = f.operands.index(f.columns.operand)
+    ops = [a.reshape(300, 10) for a in operands(f.operands, rng)]
+    ops[m] = ops[m][:1] if shape == "per column" else ops[m][:1, :1]
+    args, full, dtype, _, _ = _arrays.operands(ops, f.operands)
+    fname = tiles.kernel_name(distribution, name)
+    want = scalar_reference(f, [np.broadcast_to(a, full).ravel() for a in ops])
+    for parallel in (True, False):
+        out = [np.empty(_arrays.shape2(full), dtype) for _ in f.outputs]
+        assert tiles.column_tables(fname, args, out).shape == (f.columns.width, 10)
+        tiles.elementwise(fname, args, out, parallel)
+        np.testing.assert_array_equal(np.stack(out).reshape(len(f.outputs), -1), want)
+
+
 @pytest.mark.parametrize("name", [n for n, f in table("nbinom").items() if len(f.outputs) == 1])
 def test_callable_inside_njit(name):
     f = table("nbinom")[name]

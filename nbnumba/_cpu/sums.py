@@ -65,7 +65,7 @@ def _line(fname, xs, scale, i, n1, buf):
     for j0 in range(0, n1, TILE):
         j1 = min(j0 + TILE, n1)
         o = buf[:j1 - j0]
-        tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,))
+        tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,), None)
         for j in range(j1 - j0):
             s, c = add_compensated(s, c, o[j])
     return s, c
@@ -87,8 +87,8 @@ def _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i):
     rest = gathered(xs, scale, i, indices[a:b])
     stored = np.empty(b - a)
     zeros = np.empty(b - a)
-    tile(fname, (data[a:b],) + rest, (stored,))
-    tile(fname, (np.zeros(b - a, data.dtype),) + rest, (zeros,))
+    tile(fname, (data[a:b],) + rest, (stored,), None)
+    tile(fname, (np.zeros(b - a, data.dtype),) + rest, (zeros,), None)
     for p in range(b - a):
         s, c = add_compensated(s, c, stored[p] - zeros[p])
     out[i] = s + c
@@ -104,7 +104,7 @@ def _dense_col_block(fname, xs, scale, n0, out, blk):
     c = np.zeros(j1 - j0)
     o = np.empty(j1 - j0)
     for i in range(n0):
-        tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,))
+        tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,), None)
         for j in range(j1 - j0):
             s[j], c[j] = add_compensated(s[j], c[j], o[j])
     out[j0:j1] = s + c

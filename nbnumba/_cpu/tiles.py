@@ -15,6 +15,7 @@ A function is named to the kernels by a string literal
 scalar math's sources, so that Numba's disk cache (keyed on this file only)
 never serves code compiled from older math.
 """
+import functools
 import hashlib
 import pathlib
 
@@ -40,6 +41,7 @@ def kernel_name(distribution, name):
     return f"{distribution}.{name}@{VERSION}"
 
 
+@functools.lru_cache(maxsize=None)
 def row_of(fname):
     """The table row named by a kernel literal."""
     return lookup(fname.split("@")[0])
@@ -94,32 +96,41 @@ overload(rows)(_tuple_of("row(arrays[{0}], i, j0, j1)"))
 overload(views)(_tuple_of("arrays[{0}][i, j0:j1]"))
 
 
-def tile(fname, xs, outs):
+def tile(fname, xs, outs, tabs):
     """outs = the function named by the literal fname over a tile: tuples of
-    contiguous 1-D operands and outputs (compiled code only)."""
+    contiguous 1-D operands and outputs; tabs: None, or the per-column
+    tables and the tile's first column (compiled code only)."""
 
 
 @overload(tile, prefer_literal=True)
-def _tile_impl(fname, xs, outs):
+def _tile_impl(fname, xs, outs, tabs):
     """The loop of one table row, generated from it: with a fast path, the
-    fast path over the whole tile (a loop that vectorizes), then the slow
-    path where it gave NaN; else the scalar function per element."""
+    fast path over the whole tile (a loop that vectorizes; with the tables,
+    the row's per-column fast path), then the slow path where it gave NaN;
+    else the scalar function per element."""
     if not isinstance(fname, types.StringLiteral):
         return None
     f = row_of(fname.literal_value)
     args = ", ".join(f"f8(x{m}[j])" for m in range(f.arity))
     xnames = "".join(f"x{m}, " for m in range(f.arity))
     onames = "".join(f"o{m}, " for m in range(len(f.outputs)))
-    src = ["def impl(fname, xs, outs):",
+    src = ["def impl(fname, xs, outs, tabs):",
            f"    ({xnames}) = xs",
            f"    ({onames}) = outs"]
     if f.wide:
         src.append("    wide_vectors()")
     n = len(f.outputs)
     store = "".join(f"o{m}[j], " for m in range(n))
+    fast = "fast({args})"
+    if tabs is not types.none:
+        # unsigned: no negative-index wraparound, so the loads are
+        # consecutive and the loop vectorizes
+        src += ["    (tab, j0) = tabs", "    g0 = u8(j0)"]
+        fast = "columns({args}, tab, g0 + u8(j))"
     if f.fast is not None:
+        fast = fast.format(args=args)
         src += ["    for j in range(o0.size):",
-                f"        ({store}) = fast({args})" if n > 1 else f"        o0[j] = fast({args})",
+                f"        ({store}) = {fast}" if n > 1 else f"        o0[j] = {fast}",
                 "    for j in range(o0.size):",
                 "        if o0[j] != o0[j]:",
                 f"            ({store}) = slow({args})" if n > 1 else f"            o0[j] = slow({args})"]
@@ -130,9 +141,42 @@ def _tile_impl(fname, xs, outs):
         src += ["    for j in range(o0.size):",
                 f"        r = scalar({args})"]
         src += [f"        o{m}[j] = r[{m}]" for m in range(len(f.outputs))]
-    namespace = {"f8": np.float64, "fast": f.fast, "slow": f.slow, "scalar": f.scalar,
-                 "wide_vectors": wide_vectors}
+    namespace = {"f8": np.float64, "u8": np.uint64, "fast": f.fast, "slow": f.slow, "scalar": f.scalar,
+                 "columns": f.columns and f.columns.fast, "wide_vectors": wide_vectors}
     return _generate("\n".join(src) + "\n", fname.literal_value, namespace)
+
+
+def tabulate(fname, xs, tabs):
+    """Fill the per-column tables tabs of the row named by fname from its
+    operands xs, if tabs is not None (compiled code only)."""
+
+
+@overload(tabulate, prefer_literal=True)
+def _tabulate_impl(fname, xs, tabs):
+    if tabs is types.none:
+        return lambda fname, xs, tabs: None
+    f = row_of(fname.literal_value)
+    m = f.operands.index(f.columns.operand)
+    fill = f.columns.tabulate
+
+    def impl(fname, xs, tabs):
+        x = xs[m]
+        every = x.shape[1] > 1
+        for g in range(tabs.shape[1]):
+            fill(np.float64(x[0, g if every else 0]), tabs, g)
+    return impl
+
+
+def span(tabs, j0):
+    """What tile needs of the per-column tables for a tile from column j0:
+    None for None (compiled code only)."""
+
+
+@overload(span)
+def _span_impl(tabs, j0):
+    if tabs is types.none:
+        return lambda tabs, j0: None
+    return lambda tabs, j0: (tabs, j0)
 
 
 #: Calls with fewer elements run on the calling thread: waking the thread
@@ -142,28 +186,31 @@ SERIAL_BELOW = 16384
 
 
 @compiled(parallel=True)
-def _parallel(fname, xs, outs):
+def _parallel(fname, xs, outs, tabs):
     """The elementwise function fname over 2-D operands, tiles on all
     threads (small calls on the calling thread, in the same compiled
-    function: one compilation serves every size)."""
+    function: one compilation serves every size); tabs: None, or the
+    per-column tables to fill and use (see column_tables)."""
     numba.literally(fname)
+    tabulate(fname, xs, tabs)
     if outs[0].size < SERIAL_BELOW:
         for t in range(ntiles(outs[0])):
             i, j0, j1 = tile_span(outs[0], t)
-            tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1))
+            tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1), span(tabs, j0))
         return
     for t in prange(ntiles(outs[0])):
         i, j0, j1 = tile_span(outs[0], t)
-        tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1))
+        tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1), span(tabs, j0))
 
 
 @compiled()
-def _serial(fname, xs, outs):
+def _serial(fname, xs, outs, tabs):
     """_parallel on the calling thread (Dask blocks, which Dask runs in parallel)."""
     numba.literally(fname)
+    tabulate(fname, xs, tabs)
     for t in range(ntiles(outs[0])):
         i, j0, j1 = tile_span(outs[0], t)
-        tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1))
+        tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1), span(tabs, j0))
 
 
 _ENTRIES = {}
@@ -196,6 +243,27 @@ def call(kernel, fname, *args):
     f(fname, *args)
 
 
+#: Rows a call needs for a row's per-column tables to pay for themselves
+#: (a table costs about as much as that many elements of the column).
+COLUMN_ROWS = 4
+
+
+def column_tables(fname, xs, outs):
+    """Empty per-column tables for the row named by fname where it has a
+    per-column fast path and its operand is constant down the columns of a
+    call with at least COLUMN_ROWS rows (a scalar too: one table per column
+    all the same, so that the tiles' loops read them contiguously); else
+    None."""
+    f = row_of(fname)
+    if f.columns is None or outs[0].shape[0] < COLUMN_ROWS:
+        return None
+    x = xs[f.operands.index(f.columns.operand)]
+    if x.shape[0] != 1:
+        return None
+    return np.empty((f.columns.width, outs[0].shape[1]))
+
+
 def elementwise(fname, xs, outs, parallel=True):
     """outs = fname(*xs) over 2-D operands (see the module docstring)."""
-    call(_parallel if parallel else _serial, fname, tuple(xs), tuple(outs))
+    xs, outs = tuple(xs), tuple(outs)
+    call(_parallel if parallel else _serial, fname, xs, outs, column_tables(fname, xs, outs))

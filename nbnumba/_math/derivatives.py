@@ -42,6 +42,7 @@ import math
 import numpy as np
 
 from .special import FAST_K, floor, jit, jit_inline, log1pmx, log_fast
+from .table import Columns
 
 NAN = math.nan
 INF = math.inf
@@ -258,16 +259,12 @@ def _minus_log1pmx_inv(a):
 
 
 @jit_inline
-def _grad_fast(k, mu, theta):
-    """(d_mu, d_theta) by a branch-free path for counts up to FAST_K (most
-    data), so that the CPU kernels' loops vectorize; NaN where it does not
-    apply. dlgamma_ratio(k, theta) = -sum_{j<k} log1pmx(1 / (theta + j)):
-    terms of one sign, exact in the Poisson limit too (from j = 4 on,
-    theta + j >= 4: the series alone); k = 1 in the form of _d_theta."""
-    tpm = theta + mu
-    p = 1.0 / (1.0 + mu / theta)
-    q = mu / tpm
-    v = (k - mu) / tpm
+def _dlgamma_sum(k, theta):
+    """dlgamma_ratio(k, theta) = -sum_{j<k} log1pmx(1 / (theta + j)) for
+    counts 2 <= k <= FAST_K, branch-free: terms of one sign, exact in the
+    Poisson limit too (from j = 4 on, theta + j >= 4: the series alone).
+    Depends on theta alone for each k: the per-column tables of
+    GRAD_COLUMNS hold it for k = 0..FAST_K."""
     acc = 0.0
     for j in range(4):
         t = -_log1pmx_fast(1.0 / (theta + j), (theta + (j + 1.0)) / (theta + j))
@@ -275,14 +272,56 @@ def _grad_fast(k, mu, theta):
     for j in range(4, FAST_K):
         t = _minus_log1pmx_inv(theta + j)
         acc += t if j < k else 0.0
-    general = acc + _log1pmx_fast(v, (theta + k) / tpm)
-    one = q / theta + _log1pmx_fast(-q, p)
+    return acc
+
+
+@jit_inline
+def _grad_given(k, mu, theta, acc):
+    """(d_mu, d_theta) by a branch-free path for counts up to FAST_K (most
+    data), so that the CPU kernels' loops vectorize, given acc =
+    _dlgamma_sum(k, theta); NaN where it does not apply. k <= 1 in the form
+    of _d_theta, which needs no acc: one log1pmx per element."""
+    inv = 1.0 / (theta + mu)
+    p = theta * inv
+    q = mu * inv
+    general = k != 1.0
+    d_theta = ((acc if general else q / theta)
+               + _log1pmx_fast((k - mu) * inv if general else -q, (theta + k) * inv if general else p))
     # p normal: the logs' arguments (ratios >= p) are normal too
     ok = ((k >= 0.0) & (k <= FAST_K) & (k == floor(k)) & (mu > 0.0) & (mu <= 1e15)
-          & (theta >= 1e-300) & (p >= 1e-300))
-    d_theta = one if k == 1.0 else general
-    d_mu = (k - mu) / mu * p
+          & (theta >= 1e-300) & (theta < 1e300) & (p >= 1e-300))
+    d_mu = (k - mu) * p / mu
     return (d_mu, d_theta) if ok else (NAN, NAN)
+
+
+@jit_inline
+def _grad_fast(k, mu, theta):
+    """(d_mu, d_theta) by the branch-free path (see _grad_given)."""
+    return _grad_given(k, mu, theta, _dlgamma_sum(k, theta))
+
+
+@jit_inline
+def grad_table(theta, tab, g):
+    """tab[k, g] = _dlgamma_sum(k, theta), k = 0..FAST_K."""
+    for k in range(FAST_K + 1):
+        tab[k, g] = _dlgamma_sum(float(k), theta)
+
+
+@jit_inline
+def grad_tabulated(k, mu, theta, tab, g):
+    """_grad_fast, reading _dlgamma_sum from column g of tab (grad_table's)
+    by selects, not a gather: the loop vectorizes (AVX2's gathers are slow
+    enough that LLVM would not)."""
+    acc = 0.0
+    for c in range(FAST_K + 1):
+        t = tab[c, g]           # loaded unconditionally: a select, no branch
+        acc = t if k == c else acc
+    return _grad_given(k, mu, theta, acc)
+
+
+#: logpmf_grad's fast path where theta is constant down a column (theta
+#: per gene): its digamma part tabulated once per column (see table.Columns)
+GRAD_COLUMNS = Columns("theta", FAST_K + 1, grad_table, grad_tabulated)
 
 
 @jit

@@ -15,6 +15,23 @@ from typing import NamedTuple
 DISTRIBUTIONS = ("nbinom", "zinb")
 
 
+class Columns(NamedTuple):
+    """A fast path that reads part of its work from a per-column table.
+
+    Where the operand ``operand`` is constant down the columns of a 2-D
+    call (theta per gene of a cells x genes matrix), the CPU kernels fill
+    column ``g`` of a ``(width, columns)`` table with ``tabulate(value,
+    tab, g)`` once per column and run ``fast(*operands, tab, g)`` instead
+    of the row's ``fast``: the same values, bit for bit, with the work that
+    depends on that operand alone done once per column, not per element.
+    """
+
+    operand: str
+    width: int
+    tabulate: object
+    fast: object
+
+
 class Function(NamedTuple):
     """One public function of a distribution.
 
@@ -33,6 +50,7 @@ class Function(NamedTuple):
     fast: object = None
     slow: object = None
     wide: bool = False          # its fast loop runs faster with 512-bit vectors
+    columns: Columns = None     # a per-column tabulation of its fast path
 
     @property
     def arity(self):
