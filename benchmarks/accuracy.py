@@ -8,7 +8,6 @@ where |value| < 1) and how many values each library returns as a
 non-finite number where the truth is finite.
 """
 import csv
-import math
 import os
 
 import numpy as np

@@ -6,7 +6,6 @@ Dask's threaded scheduler vs the in-memory ufunc, and the fused loglik.
 (2e8 elements by default: about 5 GB of memory.)
 """
 import argparse
-import time
 
 import dask
 import dask.array as da

@@ -8,7 +8,6 @@ run.
 """
 import argparse
 import os
-import time
 
 import numpy as np
 import scipy.stats

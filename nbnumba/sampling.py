@@ -49,12 +49,11 @@ def draw(params, shape, random_state, dtype, offset=0, stride=None):
                          f"to size {shape}")
     ops = [_arrays.two_d(p, s2, shape) for p in host]
     zi = ops[2] if len(ops) == 3 else _arrays.two_d(np.full((1, 1), -np.inf), (1, 1), (1, 1))
-    integer = np.dtype(dtype) == np.int64
-    out = np.empty(s2, np.int64 if integer else np.float64)
+    out = np.empty(s2)
     if out.size:
         bad = sample_tiles(ops[0], ops[1], zi, k0, k1, np.int64(offset),
                            np.int64(s2[1] if stride is None else stride), out)
-        if bad and integer:
+        if bad and np.dtype(dtype) == np.int64:
             _int64_error(host, np)
     out = out.reshape(shape).astype(dtype, copy=False)
     if any(_arrays.is_torch(p) for p in params):

@@ -21,21 +21,20 @@ def sample_tiles(mu, theta, zi, k0, k1, offset, stride, out):
     """out[i, j] = draw number offset + i * stride + j of NB(mu, theta), zero
     with probability sigmoid(zi) (zi = -inf: the NB), over 2-D operands
     (see tiles.row), by tiles of a row, on all threads. Returns how many
-    draws are NaN or beyond the int64 range (garbage in an int64 out)."""
+    draws are NaN or beyond the int64 range. One compiled kernel serves
+    float and int64 draws (these are converted from its float64 out)."""
     bad = 0
     for t in prange(ntiles(out)):
         i, j0, j1 = tile_span(out, t)
-        x = np.empty(j1 - j0)
+        x = out[i, j0:j1]
         first = offset + i * stride + j0
         _tile(row(mu, i, j0, j1), row(theta, i, j0, j1), k0, k1, first, x)
         if zi.shape[0] > 1 or zi.shape[1] > 1 or zi[0, 0] != -np.inf:
             zs = row(zi, i, j0, j1)
             for j in range(x.size):
                 x[j] = _random.zero_inflated(x[j], zs[j], k0, k1, first + j)
-        o = out[i, j0:j1]
         for j in range(x.size):
             bad += not x[j] < 9.223372036854775807e18
-            o[j] = x[j]
     return bad
 
 
