@@ -77,11 +77,13 @@ def run(cells, genes):
 
 def compile_all():
     """Compile (or load from the cache) every CPU kernel a user can reach:
-    each table row in its dtype signatures (int64 counts, float64, float32),
-    the log-likelihood sums (dense rows and columns, sparse rows), and the
-    sampling kernel (int64 and float draws). Returns the seconds it took."""
+    each table row in its dtype signatures (int64 counts, float64, float32;
+    with per-column tables too where the row has them), the log-likelihood
+    sums (dense rows and columns, sparse rows; int64 counts), and the
+    sampling kernel. Returns the seconds it took."""
     import scipy.sparse as sp
     from ._math.table import DISTRIBUTIONS, table
+    from ._cpu.tiles import COLUMN_ROWS
     from .ufuncs import evaluate
     t = time.perf_counter()
     for d in DISTRIBUTIONS:
@@ -92,6 +94,9 @@ def compile_all():
                 ops = [np.zeros(2, dtype if i == 0 or dtype != np.int64 else np.float64)
                        for i in range(f.arity)]
                 evaluate(d, name, ops)
+                if f.columns:       # a (rows, 2) call with the operand per column
+                    ops[0] = np.zeros((COLUMN_ROWS, 2), ops[0].dtype)
+                    evaluate(d, name, ops)
     x = np.zeros((2, 3), np.int64)
     for axis in (None, 0):
         nbnumba.loglik(x, 1.0, 1.0, axis=axis)

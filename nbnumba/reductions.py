@@ -100,17 +100,17 @@ def reduce(distribution, x, mu, rest, axis=None, keepdims=False, parallel=True):
     fname = tiles.kernel_name(distribution, "logpmf")
     total = axis is None or ndim < 2
     by_col = axis == 0 and ndim == 2
-    kernels = sums.PARALLEL if parallel else sums.SERIAL
+    serial = not parallel
     if sparse:
-        res = _sparse(kernels, fname, x, ops, scale, s2, by_col)
+        res = _sparse(fname, x, ops, scale, s2, by_col, serial)
     elif by_col:
         res = np.empty(s2[1])
-        tiles.call(kernels.dense_cols, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
-                   s2[0], res)
+        tiles.call(sums.dense_cols, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
+                   s2[0], res, serial)
     else:
         res = np.empty(s2[0])
-        tiles.call(kernels.dense_rows, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
-                   s2[1], res)
+        tiles.call(sums.dense_rows, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
+                   s2[1], res, serial)
     if total:
         value = math.fsum(res)
         return np.full((1,) * ndim, value) if keepdims else value
@@ -138,10 +138,10 @@ def _transposed(a):
     return v
 
 
-def _sparse(kernels, fname, x, ops, scale, s2, by_col):
+def _sparse(fname, x, ops, scale, s2, by_col, serial):
     """Row sums of CSR counts, or column sums (by_col) of CSC ones, as row
     sums of the transpose; totals from whichever format x has."""
-    from ._cpu import tiles
+    from ._cpu import sums, tiles
     if by_col and x.format != "csc":
         x = x.tocsc()
     elif not by_col and x.format != "csr":
@@ -153,7 +153,7 @@ def _sparse(kernels, fname, x, ops, scale, s2, by_col):
     n0, n1 = (s2[1], s2[0]) if by_col else s2
     zero = _arrays.two_d(np.zeros((1, 1), data.dtype), (1, 1), (1, 1))
     res = np.empty(n0)
-    tiles.call(kernels.sparse_rows, fname, data, np.asarray(x.indices), np.asarray(x.indptr),
-               (zero,) + tuple(ops), scale, n1, res)
+    tiles.call(sums.sparse_rows, fname, data, np.asarray(x.indices), np.asarray(x.indptr),
+               (zero,) + tuple(ops), scale, n1, res, serial)
     return res
 

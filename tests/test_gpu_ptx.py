@@ -53,7 +53,10 @@ def test_every_table_row_compiles(name, compute_capability):
     _check(ptx, compute_capability)
 
 
-@pytest.mark.parametrize("compute_capability", CCS, indirect=True)
+# Each CUDA compilation takes seconds and none is cached: the older target
+# once (integer counts), every other kernel for the newer one.
+
+@pytest.mark.parametrize("compute_capability", [CCS[-1]], indirect=True)
 @pytest.mark.parametrize("name", ["nbinom.logpmf", "nbinom.cdf", "zinb.logpmf"])
 def test_float32_kernels_compile(name, compute_capability):
     a = float32[:, :]
@@ -62,7 +65,7 @@ def test_float32_kernels_compile(name, compute_capability):
     _check(ptx, compute_capability)
 
 
-@pytest.mark.parametrize("compute_capability", CCS, indirect=True)
+@pytest.mark.parametrize("compute_capability", [CCS[0]], indirect=True)
 def test_integer_counts_compile(compute_capability):
     ptx, _ = cuda.compile_ptx(gpu.PYKERNELS["nbinom.logpmf"],
                               (int64[:, :], float64[:, :], float64[:, :], float64[:, :]),
@@ -70,7 +73,7 @@ def test_integer_counts_compile(compute_capability):
     _check(ptx, compute_capability)
 
 
-@pytest.mark.parametrize("compute_capability", CCS, indirect=True)
+@pytest.mark.parametrize("compute_capability", [CCS[-1]], indirect=True)
 @pytest.mark.parametrize("dtype", [float32, float64])
 def test_sampling_kernel_compiles(dtype, compute_capability):
     a = dtype[:, :]

@@ -191,6 +191,6 @@ def test_operands_share_one_compiled_tile_kernel():
     for args in [(x, ro, 1.0), (x, 1.0, ro), (x, x + 1.0, x + 1.0)]:
         U.logpmf(*args)
     from nbnumba._cpu import tiles
-    sigs = [s for s in tiles._parallel.signatures
+    sigs = [s for s in tiles._kernel.signatures
             if s[0].literal_value == tiles.kernel_name("nbinom", "logpmf")]
     assert sigs and all(not a.mutable for s in sigs for a in s[1])

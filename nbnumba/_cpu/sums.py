@@ -110,59 +110,41 @@ def _dense_col_block(fname, xs, scale, n0, out, blk):
     out[j0:j1] = s + c
 
 
-# Each kernel twice: on all threads, and on the calling thread for Dask
-# blocks (Dask runs the blocks in parallel; no nested thread pools).
+# Each kernel on all threads, or on the calling thread where serial (Dask
+# blocks, which Dask runs in parallel: no nested thread pools); one
+# compilation serves both.
 
 @compiled(parallel=True)
-def dense_rows(fname, xs, scale, n1, out):
+def dense_rows(fname, xs, scale, n1, out, serial):
     """out[i] = sum over row i of fname(xs) (the mean times scale)."""
     numba.literally(fname)
+    if serial:
+        for i in range(out.size):
+            _dense_row(fname, xs, scale, n1, out, i)
+        return
     for i in prange(out.size):
         _dense_row(fname, xs, scale, n1, out, i)
 
 
-@compiled()
-def dense_rows_serial(fname, xs, scale, n1, out):
-    numba.literally(fname)
-    for i in range(out.size):
-        _dense_row(fname, xs, scale, n1, out, i)
-
-
 @compiled(parallel=True)
-def sparse_rows(fname, data, indices, indptr, xs, scale, n1, out):
+def sparse_rows(fname, data, indices, indptr, xs, scale, n1, out, serial):
     """out[i] = sum over row i of fname(x, ...) for compressed sparse rows."""
     numba.literally(fname)
+    if serial:
+        for i in range(out.size):
+            _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i)
+        return
     for i in prange(out.size):
         _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i)
 
 
-@compiled()
-def sparse_rows_serial(fname, data, indices, indptr, xs, scale, n1, out):
-    numba.literally(fname)
-    for i in range(out.size):
-        _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i)
-
-
 @compiled(parallel=True)
-def dense_cols(fname, xs, scale, n0, out):
+def dense_cols(fname, xs, scale, n0, out, serial):
     """out[j] = sum over column j of fname(xs)."""
     numba.literally(fname)
+    if serial:
+        for blk in range((out.size + 255) // 256):
+            _dense_col_block(fname, xs, scale, n0, out, blk)
+        return
     for blk in prange((out.size + 255) // 256):
         _dense_col_block(fname, xs, scale, n0, out, blk)
-
-
-@compiled()
-def dense_cols_serial(fname, xs, scale, n0, out):
-    numba.literally(fname)
-    for blk in range((out.size + 255) // 256):
-        _dense_col_block(fname, xs, scale, n0, out, blk)
-
-
-class PARALLEL:
-    """The kernels on all threads."""
-    dense_rows, dense_cols, sparse_rows = dense_rows, dense_cols, sparse_rows
-
-
-class SERIAL:
-    """The kernels on the calling thread."""
-    dense_rows, dense_cols, sparse_rows = dense_rows_serial, dense_cols_serial, sparse_rows_serial

@@ -186,29 +186,21 @@ SERIAL_BELOW = 16384
 
 
 @compiled(parallel=True)
-def _parallel(fname, xs, outs, tabs):
+def _kernel(fname, xs, outs, tabs, serial):
     """The elementwise function fname over 2-D operands, tiles on all
-    threads (small calls on the calling thread, in the same compiled
-    function: one compilation serves every size); tabs: None, or the
-    per-column tables to fill and use (see column_tables)."""
+    threads, or on the calling thread where serial (Dask blocks, which Dask
+    runs in parallel: no nested thread pools) or the call is small (waking
+    the pool costs more): one compilation serves every size and both
+    schedules. tabs: None, or the per-column tables to fill and use (see
+    column_tables)."""
     numba.literally(fname)
     tabulate(fname, xs, tabs)
-    if outs[0].size < SERIAL_BELOW:
+    if serial or outs[0].size < SERIAL_BELOW:
         for t in range(ntiles(outs[0])):
             i, j0, j1 = tile_span(outs[0], t)
             tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1), span(tabs, j0))
         return
     for t in prange(ntiles(outs[0])):
-        i, j0, j1 = tile_span(outs[0], t)
-        tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1), span(tabs, j0))
-
-
-@compiled()
-def _serial(fname, xs, outs, tabs):
-    """_parallel on the calling thread (Dask blocks, which Dask runs in parallel)."""
-    numba.literally(fname)
-    tabulate(fname, xs, tabs)
-    for t in range(ntiles(outs[0])):
         i, j0, j1 = tile_span(outs[0], t)
         tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1), span(tabs, j0))
 
@@ -266,4 +258,4 @@ def column_tables(fname, xs, outs):
 def elementwise(fname, xs, outs, parallel=True):
     """outs = fname(*xs) over 2-D operands (see the module docstring)."""
     xs, outs = tuple(xs), tuple(outs)
-    call(_parallel if parallel else _serial, fname, xs, outs, column_tables(fname, xs, outs))
+    call(_kernel, fname, xs, outs, column_tables(fname, xs, outs), not parallel)
