@@ -61,7 +61,7 @@ def tile_span(out, t):
     return t // nb, j0, min(j0 + TILE, out.shape[1])
 
 
-@numba.njit(inline="always")
+@jit_inline
 def row(a, i, j0, j1):
     """Columns j0:j1 of row i of a 2-D operand as a contiguous 1-D array: a
     view, or a tile-sized fill for a column that broadcasts."""
