@@ -34,8 +34,9 @@ CACHE = _cache_available()
 def compiled(**options):
     """numba.njit with this package's options: cached on disk where possible,
     NumPy's error model (1/0 is inf, not an exception) so that no function
-    can raise, and ``options``."""
-    return njit(cache=CACHE, error_model="numpy", **options)
+    can raise, no C-callable wrapper (used only by first-class function
+    values, and ~10% of a cold compilation), and ``options``."""
+    return njit(cache=CACHE, error_model="numpy", no_cfunc_wrapper=True, **options)
 
 
 #: The decorator of every scalar function.
@@ -44,8 +45,9 @@ jit = compiled()
 #: functions called in loops that must vectorize (LLVM's cost model alone
 #: does not inline them). Numba's inline="always" gives the same loops but
 #: copies the callee's IR at every call site: ~28 s against ~8 s to compile
-#: the sampling kernel.
-jit_inline = compiled(forceinline=True)
+#: the sampling kernel. They are called from compiled code only: no Python
+#: entry point (another ~10% of a cold compilation; tests wrap them in njit).
+jit_inline = compiled(forceinline=True, no_cpython_wrapper=True)
 
 #: 1.5 * 2**52: x + ROUNDER rounds x to an integer n, which then sits in
 #: the low bits of the sum (bits 0x4338000000000000 + n), for |n| < 2**51
