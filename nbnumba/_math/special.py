@@ -39,14 +39,23 @@ def compiled(**options):
     return njit(cache=CACHE, error_model="numpy", no_cfunc_wrapper=True, **options)
 
 
-#: The decorator of every scalar function.
-jit = compiled()
+_public = compiled()
+_private = compiled(no_cpython_wrapper=True)
+
+
+def jit(f):
+    """The decorator of every scalar function. Private ones (a leading
+    underscore) are called from compiled code only: no Python entry point,
+    which saves ~10% of a cold compilation (tests wrap them in njit)."""
+    return (_private if f.__name__.startswith("_") else _public)(f)
+
+
 #: The same, always inlined by LLVM into its callers: the branch-free
 #: functions called in loops that must vectorize (LLVM's cost model alone
 #: does not inline them). Numba's inline="always" gives the same loops but
 #: copies the callee's IR at every call site: ~28 s against ~8 s to compile
 #: the sampling kernel. They are called from compiled code only: no Python
-#: entry point (another ~10% of a cold compilation; tests wrap them in njit).
+#: entry point (as private functions, see jit).
 jit_inline = compiled(forceinline=True, no_cpython_wrapper=True)
 
 #: 1.5 * 2**52: x + ROUNDER rounds x to an integer n, which then sits in
