@@ -6,9 +6,10 @@ C-contiguous 2-D float arrays. A kernel runs over tiles of up to ``TILE``
 columns of one row: each operand's tile is a contiguous 1-D view (or a
 tile-sized fill where a column broadcasts), so broadcasting needs no copy
 and the loops over a tile vectorize. For each row of a table the loop body
-is generated from the row (its arity, outputs, fast and slow paths) and
-compiled when a call first needs it: one specialization per function and
-dtypes, cached on disk.
+is generated from the row (its arity, outputs, fast and slow paths, and
+per-column tables where it has them, see ``column_tables``) and compiled
+when a call first needs it: one specialization per function and dtypes,
+which serves calls of every size and Dask's blocks alike, cached on disk.
 
 A function is named to the kernels by a string literal
 ``"<distribution>.<function>@<version>"``: the version is a hash of the
