@@ -116,27 +116,28 @@ def _sum_rows(buf, L, out):
 
 
 @_inline
-def _theta_terms(k, mu, theta):
-    """The per-cell parts of d/dtheta and d2/dtheta2 of the log-pmf:
-    log1pmx(v) and v**2 / (k + theta), v = (k - mu) / (theta + mu)."""
+def _cell(k, mu, theta):
+    """What every per-cell term starts from: 1 / (theta + mu), d = k - mu,
+    theta + k, v = d / (theta + mu), and r = v / (2 + v) formed from d."""
     t = theta + mu
     it = 1.0 / t
     d = k - mu
     tk = theta + k
-    v = d * it
-    r = d / (t + tk)
+    return it, d, tk, d * it, d / (t + tk)
+
+
+@_inline
+def _theta_terms(k, mu, theta):
+    """The per-cell parts of d/dtheta and d2/dtheta2 of the log-pmf:
+    log1pmx(v) and v**2 / (k + theta), v = (k - mu) / (theta + mu)."""
+    it, d, tk, v, r = _cell(k, mu, theta)
     return log1pmx_fast(v, r, tk * it), v * v / tk, abs(r) >= SERIES_R
 
 
 @_inline
 def _theta_terms_series(k, mu, theta):
     """_theta_terms by the series alone, and whether it does not apply."""
-    t = theta + mu
-    it = 1.0 / t
-    d = k - mu
-    tk = theta + k
-    v = d * it
-    r = d / (t + tk)
+    it, d, tk, v, r = _cell(k, mu, theta)
     return log1pmx_series(v, r), v * v / tk, abs(r) >= SERIES_R
 
 
@@ -610,16 +611,10 @@ NBUF = 11
 
 
 @_inline
-def _nb_weights(k, mu, theta):
-    """The weights of a cell (rows _W1.._M2), and whether log1pmx took
-    the log (|r| >= SERIES_R)."""
-    t = theta + mu
-    it = 1.0 / t
-    d = k - mu
-    tk = theta + k
-    v = d * it
-    r = d / (t + tk)
-    a = log1pmx_fast(v, r, tk * it)
+def _weights(k, mu, theta, cell, a):
+    """The weights of a cell (rows _W1.._M2) from _cell's values and a =
+    log1pmx(v), and whether log1pmx took the log (|r| >= SERIES_R)."""
+    it, d, tk, v, r = cell
     mit = mu * it
     wc1 = mit * mit
     return (theta * v, -theta * mit * tk * it, mit * v, a, v * v / tk,
@@ -628,20 +623,18 @@ def _nb_weights(k, mu, theta):
 
 
 @_inline
+def _nb_weights(k, mu, theta):
+    """_weights with log1pmx by the branch-free log or series."""
+    cell = _cell(k, mu, theta)
+    it, d, tk, v, r = cell
+    return _weights(k, mu, theta, cell, log1pmx_fast(v, r, tk * it))
+
+
+@_inline
 def _nb_weights_series(k, mu, theta):
     """_nb_weights by the series of log1pmx alone (see _theta_sums)."""
-    t = theta + mu
-    it = 1.0 / t
-    d = k - mu
-    tk = theta + k
-    v = d * it
-    r = d / (t + tk)
-    a = log1pmx_series(v, r)
-    mit = mu * it
-    wc1 = mit * mit
-    return (theta * v, -theta * mit * tk * it, mit * v, a, v * v / tk,
-            mit * theta, wc1, -2.0 * wc1 * it, theta * theta * mit * it, d * d - k, mu * mu,
-            abs(r) >= SERIES_R)
+    cell = _cell(k, mu, theta)
+    return _weights(k, mu, theta, cell, log1pmx_series(cell[3], cell[4]))
 
 
 @_inline
