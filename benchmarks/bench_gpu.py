@@ -104,7 +104,6 @@ def main():
         row("torch Gamma->Poisson (scvi's sample)", dtype,
             best(lambda: torch.poisson(torch.distributions.Gamma(ttf, ttf / tm).sample()),
                  5, torch.cuda.synchronize))
-        del tx, tm, tt, ttf
 
     print("\n| what | dtype | G elements/s | % of copy / datasheet bandwidth |")
     print("|---|---|---:|---:|")

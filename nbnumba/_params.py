@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from ._arrays import (check, dtype, is_dask, is_torch, on_device, remask, shape, size,
+from ._arrays import (check, dtype, is_dask, is_torch, on_device, remask,
                       small_float, union_mask)
 
 PARAMETERIZATIONS = (("mu", "theta"), ("total_count", "probs"),

@@ -157,7 +157,7 @@ class NegativeBinomial:
                 if given[name] is not None:
                     self._check_finite(name, given[name], why)
         mu, theta = _params.convert(**given)
-        shape = np.broadcast_shapes(_params.shape(mu), _params.shape(theta))
+        shape = np.broadcast_shapes(_arrays.shape(mu), _arrays.shape(theta))
         xp = _params.namespace(mu, theta)
         self.mu = xp.broadcast_to(mu, shape)
         self.theta = xp.broadcast_to(theta, shape)
@@ -205,7 +205,7 @@ class NegativeBinomial:
     def _check(name, value, constraint):
         ok = constraint.check(value)            # NumPy for host input (torch CPU included)
         if not _params.namespace(ok).all(ok):
-            raise ValueError(f"Expected parameter {name} of shape {_params.shape(value)} to satisfy "
+            raise ValueError(f"Expected parameter {name} of shape {_arrays.shape(value)} to satisfy "
                              f"the constraint {constraint}, but found invalid values:\n{value}")
 
     @staticmethod
@@ -213,7 +213,7 @@ class NegativeBinomial:
         """ValueError unless value < inf (an infinite mean is no distribution)."""
         ok = ~(_array(value) == np.inf)
         if not _params.namespace(ok).all(ok):
-            raise ValueError(f"Expected parameter {name} of shape {_params.shape(value)} to be "
+            raise ValueError(f"Expected parameter {name} of shape {_arrays.shape(value)} to be "
                              f"finite ({why}), but found invalid values:\n{value}")
 
     @staticmethod
@@ -225,13 +225,13 @@ class NegativeBinomial:
 
     def __repr__(self):
         def show(a):
-            return f"{a.ravel()[0]!r}" if _params.size(a) == 1 else f"shape {_params.shape(a)}"
+            return f"{a.ravel()[0]!r}" if _arrays.size(a) == 1 else f"shape {_arrays.shape(a)}"
         return f"NegativeBinomial(mu: {show(self.mu)}, theta: {show(self.theta)})"
 
     # -------------------------------------------------------- parameters
     @property
     def batch_shape(self):
-        return _params.shape(self.mu)
+        return _arrays.shape(self.mu)
 
     @property
     def total_count(self):
@@ -438,7 +438,7 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
         super().__init__(total_count=total_count, probs=probs, logits=logits, mu=mu,
                          theta=theta, validate_args=validate_args)
         xp = self._xp
-        shape = np.broadcast_shapes(_params.shape(self.mu), _params.shape(zl))
+        shape = np.broadcast_shapes(_arrays.shape(self.mu), _arrays.shape(zl))
         self.mu, self.theta, self.zi_logits = (xp.broadcast_to(a, shape)
                                                for a in (self.mu, self.theta, zl))
         if self._mask is not None:

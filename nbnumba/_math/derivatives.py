@@ -41,7 +41,7 @@ import math
 
 import numpy as np
 
-from .special import FAST_K, floor, jit, jit_inline, log1pmx, log_fast
+from .special import FAST_K, floor, jit, jit_inline, log1pmx, log1pmx_ratio
 from .table import Columns
 
 NAN = math.nan
@@ -226,27 +226,9 @@ def _d_theta(k, mu, theta, tpm, q, v):
 
 
 @jit_inline
-def _log1pmx_fast(v, ratio):
-    """log1pmx(v) = log(1 + v) - v for v > -1, given ratio = 1 + v formed
-    without rounding v first; branch-free (see special.log_fast). For
-    |v| <= 1/4 the series of log1pmx (r = v / (2 + v), y = r**2 <= 0.0205:
-    11 terms leave 1e-19); elsewhere log(ratio) - v loses at most 3 bits."""
-    r = v / (2.0 + v)
-    y = r * r
-    y2 = y * y
-    y4 = y2 * y2
-    s = (((1.0 / 3.0 + y * (1.0 / 5.0)) + y2 * (1.0 / 7.0 + y * (1.0 / 9.0)))
-         + y4 * ((1.0 / 11.0 + y * (1.0 / 13.0)) + y2 * (1.0 / 15.0 + y * (1.0 / 17.0)))
-         + y4 * y4 * ((1.0 / 19.0 + y * (1.0 / 21.0)) + y2 * (1.0 / 23.0)))
-    series = r * (2.0 * y * s - v)
-    near = abs(v) <= 0.25
-    return series if near else log_fast(ratio if not near else 1.0) - v
-
-
-@jit_inline
 def _minus_log1pmx_inv(a):
     """-log1pmx(1 / a) = 1/a - log1p(1/a) for a >= 4, branch-free: the
-    series of _log1pmx_fast in r = 1 / (2a + 1) <= 1/9 (y <= 0.0124: 9
+    series of log1pmx in r = 1 / (2a + 1) <= 1/9 (y <= 0.0124: 9
     terms leave 3e-18), two divisions."""
     r = 1.0 / (2.0 * a + 1.0)
     y = r * r
@@ -263,34 +245,38 @@ def _dlgamma_sum(k, theta):
     """dlgamma_ratio(k, theta) = -sum_{j<k} log1pmx(1 / (theta + j)) for
     counts 2 <= k <= FAST_K, branch-free: terms of one sign, exact in the
     Poisson limit too (from j = 4 on, theta + j >= 4: the series alone).
-    Depends on theta alone for each k: the per-column tables of
-    GRAD_COLUMNS hold it for k = 0..FAST_K."""
+    For k = 1, 1 / theta instead: the factor _grad_given needs in the form
+    of _d_theta for k = 1. Depends on theta alone for each k: the
+    per-column tables of GRAD_COLUMNS hold it for k = 0..FAST_K."""
     acc = 0.0
     for j in range(4):
-        t = -_log1pmx_fast(1.0 / (theta + j), (theta + (j + 1.0)) / (theta + j))
+        t = -log1pmx_ratio(1.0 / (theta + j), (theta + (j + 1.0)) / (theta + j))
         acc += t if j < k else 0.0
     for j in range(4, FAST_K):
         t = _minus_log1pmx_inv(theta + j)
         acc += t if j < k else 0.0
-    return acc
+    return 1.0 / theta if k == 1.0 else acc
 
 
 @jit_inline
 def _grad_given(k, mu, theta, acc):
     """(d_mu, d_theta) by a branch-free path for counts up to FAST_K (most
     data), so that the CPU kernels' loops vectorize, given acc =
-    _dlgamma_sum(k, theta); NaN where it does not apply. k <= 1 in the form
-    of _d_theta, which needs no acc: one log1pmx per element."""
-    inv = 1.0 / (theta + mu)
+    _dlgamma_sum(k, theta); NaN where it does not apply. k = 1 in the form
+    of _d_theta. One division and one log1pmx per element."""
+    # one division for 1 / (theta + mu) and 1 / mu: d = 1 / (mu (theta + mu))
+    d = 1.0 / (mu * (theta + mu))
+    inv = mu * d
     p = theta * inv
     q = mu * inv
     general = k != 1.0
-    d_theta = ((acc if general else q / theta)
-               + _log1pmx_fast((k - mu) * inv if general else -q, (theta + k) * inv if general else p))
-    # p normal: the logs' arguments (ratios >= p) are normal too
-    ok = ((k >= 0.0) & (k <= FAST_K) & (k == floor(k)) & (mu > 0.0) & (mu <= 1e15)
-          & (theta >= 1e-300) & (theta < 1e300) & (p >= 1e-300))
-    d_mu = (k - mu) * p / mu
+    d_theta = ((acc if general else q * acc)
+               + log1pmx_ratio((k - mu) * inv if general else -q, (theta + k) * inv if general else p))
+    # mu (theta + mu) normal and finite; p normal: the log's argument (a
+    # ratio >= p) is normal too
+    ok = ((k >= 0.0) & (k <= FAST_K) & (k == floor(k)) & (mu >= 1e-150) & (mu <= 1e15)
+          & (theta >= 1e-300) & (theta < 1e290) & (p >= 1e-300))
+    d_mu = (k - mu) * (theta * d)
     return (d_mu, d_theta) if ok else (NAN, NAN)
 
 

@@ -122,6 +122,38 @@ def wide_vectors(typingctx):
 
 
 @jit_inline
+def _log_reduce(x):
+    """(e, m) with x = 2**e m, sqrt(1/2) <= m < sqrt(2), for a positive,
+    normal, finite float64 x; e as a float64. Bit operations: vectorizes."""
+    b = _bits(x)
+    m = _from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    e = (b >> 52) - 1023
+    big = m > 1.4142135623730951
+    return int_to_float(e + 1 if big else e), 0.5 * m if big else m
+
+
+@jit_inline
+def _atanh_series(z):
+    """sum_{i<=9} z**i / (2 i + 3), so that 2 atanh(s) = 2 s + 2 s z (this)
+    for z = s**2, by Estrin's scheme: independent halves, so that scalar
+    callers are not bound by a chain of 10 multiply-adds."""
+    z2 = z * z
+    z4 = z2 * z2
+    return ((((1.0 / 3.0 + z * (1.0 / 5.0)) + z2 * (1.0 / 7.0 + z * (1.0 / 9.0)))
+             + z4 * ((1.0 / 11.0 + z * (1.0 / 13.0)) + z2 * (1.0 / 15.0 + z * (1.0 / 17.0))))
+            + z4 * z4 * (1.0 / 19.0 + z * (1.0 / 21.0)))
+
+
+@jit_inline
+def _log_of(e, f, s, z, r):
+    """log(2**e (1 + f)) for s = f / (2 + f), z = s**2, r = _atanh_series(z):
+    log(1 + f) = f - f**2/2 + s (f**2/2 + 2 z r), the large terms exact
+    first."""
+    h = 0.5 * f * f
+    return e * LN2_HI + (f - (h - (s * (h + 2.0 * z * r) + e * LN2_LO)))
+
+
+@jit_inline
 def log_fast(x):
     """Natural log of a positive, normal, finite float64, within 1 ulp.
 
@@ -131,25 +163,30 @@ def log_fast(x):
     s = (m - 1) / (m + 1): log(m) = 2 atanh(s), whose Taylor series in
     s**2 <= 0.0295 is truncated after 11 terms (2e-18 relative).
     """
-    b = _bits(x)
-    m = _from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
-    e = (b >> 52) - 1023
-    big = m > 1.4142135623730951
-    m = 0.5 * m if big else m
-    fe = int_to_float(e + 1 if big else e)
+    e, m = _log_reduce(x)
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s
-    # sum_{i<=10} z**i / (2 i + 3) by Estrin's scheme: independent halves,
-    # so that scalar callers are not bound by a chain of 10 multiply-adds
-    z2 = z * z
-    z4 = z2 * z2
-    r = (((1.0 / 3.0 + z * (1.0 / 5.0)) + z2 * (1.0 / 7.0 + z * (1.0 / 9.0)))
-         + z4 * ((1.0 / 11.0 + z * (1.0 / 13.0)) + z2 * (1.0 / 15.0 + z * (1.0 / 17.0)))
-         + z4 * z4 * ((1.0 / 19.0 + z * (1.0 / 21.0))))
-    # log(m) = f - f**2/2 + s (f**2/2 + 2 z r): the large terms exact first
-    h = 0.5 * f * f
-    return fe * LN2_HI + (f - (h - (s * (h + 2.0 * z * r) + fe * LN2_LO)))
+    return _log_of(e, f, s, z, _atanh_series(z))
+
+
+@jit_inline
+def log1pmx_ratio(v, ratio):
+    """``log(1 + v) - v`` for v > -1, given ``ratio = 1 + v`` (positive,
+    normal, finite) formed without rounding v first; branch-free, with one
+    division and one polynomial, those of log_fast(ratio). Where ratio =
+    2**e m has e = 0 (v in [-0.29, 0.41]), the series of 2 atanh(s) - v =
+    s (2 s**2 r - v) in s = v / (2 + v) (``|s| <= 0.172``: exact however
+    small v is); elsewhere log(ratio) - v, at least 0.05 in magnitude
+    there: at most 4 bits lost to the rounding of ratio.
+    """
+    e, m = _log_reduce(ratio)
+    near = e == 0.0
+    f = v if near else m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    r = _atanh_series(z)
+    return s * (2.0 * z * r - v) if near else _log_of(e, f, s, z, r) - v
 
 
 @jit_inline
