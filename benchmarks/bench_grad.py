@@ -6,9 +6,9 @@ On the demo's counts matrix (cells x genes, per-gene theta, per cell x gene
 mu, float32):
 - ZINB log-pmf vs NB log-pmf (nbnumba) and vs scvi-tools' ``log_zinb_positive``
   formula in torch;
-- forward + backward of the NB log-likelihood: nbnumba's ``log_prob``
-  (torch autograd, backward = the gradient kernels) vs torch autodiff of
-  scvi-tools' ``log_nb_positive``;
+- forward + backward of the NB and ZINB log-likelihoods: nbnumba's
+  ``log_prob`` (torch autograd, backward = the gradient kernels) vs torch
+  autodiff of scvi-tools' ``log_nb_positive`` and ``log_zinb_positive``;
 - the gradient kernels alone vs ``jax.grad`` of ``jax.scipy.stats.nbinom.logpmf``
   (jit, float32), when JAX is installed.
 """
@@ -81,17 +81,25 @@ def main():
             def f():
                 m = tmu.clone().requires_grad_()
                 t = tth.clone().requires_grad_()
-                loss(m, t).sum().backward()
+                z = tzl.clone().requires_grad_()
+                loss(m, t, z).sum().backward()
             return f
 
-        print("\n| forward + backward of the NB log-likelihood | Melem/s |\n|---|---:|")
+        print("\n| forward + backward of the log-likelihood | Melem/s |\n|---|---:|")
         row("nbnumba NegativeBinomial.log_prob", fwd_bwd(
-            lambda m, t: nbnumba.NegativeBinomial(mu=m, theta=t).log_prob(tX)))
+            lambda m, t, z: nbnumba.NegativeBinomial(mu=m, theta=t).log_prob(tX)))
         row("torch autodiff of scvi-tools log_nb_positive", fwd_bwd(
-            lambda m, t: log_nb_positive(torch, tX, m, t)))
-        print(f"\nnbnumba / torch: {rate['nbnumba NegativeBinomial.log_prob'] / rate['torch autodiff of scvi-tools log_nb_positive']:.1f}x")
+            lambda m, t, z: log_nb_positive(torch, tX, m, t)))
+        row("nbnumba ZeroInflatedNegativeBinomial.log_prob", fwd_bwd(
+            lambda m, t, z: nbnumba.ZeroInflatedNegativeBinomial(mu=m, theta=t, zi_logits=z).log_prob(tX)))
+        row("torch autodiff of scvi-tools log_zinb_positive", fwd_bwd(
+            lambda m, t, z: log_zinb_positive(torch, tX, m, t, z)))
+        print(f"\nNB nbnumba / torch: {rate['nbnumba NegativeBinomial.log_prob'] / rate['torch autodiff of scvi-tools log_nb_positive']:.1f}x")
+        print(f"ZINB nbnumba / torch: {rate['nbnumba ZeroInflatedNegativeBinomial.log_prob'] / rate['torch autodiff of scvi-tools log_zinb_positive']:.1f}x")
     print("\n| gradient of the log-pmf in its parameters | Melem/s |\n|---|---:|")
     row("nbnumba logpmf_grad (d_mu, d_theta)", lambda: nbnumba.logpmf_grad(X, mu, theta))
+    row("nbnumba zinb.logpmf_grad (d_mu, d_theta, d_zi_logits)",
+        lambda: nbnumba.zinb.logpmf_grad(X, mu, theta, zi_logits=zl))
     try:
         import jax
         import jax.numpy as jnp

@@ -51,6 +51,48 @@ def test_log_functions_against_mpmath(z):
     assert worst["logcdf"] <= 1e-13 and worst["logsf"] <= 1e-13, worst
 
 
+def mp_zinb_grad(k, mu, theta, z):
+    """(d_mu, d_theta, d_zi_logits) of the ZINB log-pmf at 50 digits and the
+    magnitude of d_theta's terms (see test_derivatives.mp_reference): for
+    k > 0 the NB's and -pi; at 0, with f0 = p**theta and P0 = pi + (1 - pi)
+    f0, w = (1 - pi) f0 / P0 times the NB's -p and log(p) + q, and pi (1 -
+    pi) (1 - f0) / P0."""
+    from test_derivatives import mp_reference
+    mp.mp.dps = 50
+    lpi, lq = mp_log_pi(z)
+    pi = mp.exp(lpi)
+    if k > 0:
+        (d_mu, d_theta, *_), (_, scale, *_) = mp_reference(k, mu, theta)
+        return (d_mu, d_theta, float(-pi)), scale
+    M, T = mp.mpf(mu), mp.mpf(theta)
+    p, q = T / (T + M), M / (T + M)
+    lf0 = T * mp.log(p)
+    w = mp.exp(lq + lf0) / (pi + mp.exp(lq + lf0))
+    return (float(-w * p), float(w * (mp.log(p) + q)),
+            float(pi * mp.exp(lq) * -mp.expm1(lf0) / (pi + mp.exp(lq + lf0)))), 0.0
+
+
+def test_gradient_against_mpmath():
+    """The kernels' fast and general paths, every count below and above
+    FAST_K; at zero the weights' exponent lf0 = theta log(p) is rounded: its
+    ulp bounds their relative error (as for logpmf)."""
+    pts = [(k, mu, th, z) for k in (0.0, 1.0, 2.0, 3.0, 12.0, 13.0, 40.0)
+           for mu in (1e-3, 0.2, 4.5, 130.0, 1e4) for th in (1e-3, 0.7, 10.0, 1e3, 1e8)
+           for z in LOGITS]
+    k, mu, th, z = (np.array(c) for c in zip(*pts))
+    got = np.stack(zinb.logpmf_grad(k, mu, th, zi_logits=z), axis=1)
+    bad = []
+    for g, pt in zip(got, pts):
+        want, scale = mp_zinb_grad(*pt)
+        lf0 = pt[2] * math.log(pt[2] / (pt[2] + pt[1]))
+        rel = 1e-13 + 4e-16 * abs(lf0) if pt[0] == 0 else 1e-13
+        for i, (a, b) in enumerate(zip(g, want)):
+            tol = (1e-12 if i == 1 else rel) * abs(b) + (1e-14 * scale if i == 1 else 0.0)
+            if not abs(a - b) <= tol:
+                bad.append((abs(a - b) / tol, i, pt, a, b))
+    assert not bad, sorted(bad, reverse=True)[:5]
+
+
 def test_pi_zero_is_the_nb_and_pi_one_the_point_mass():
     k = np.arange(40.0)
     for name in ("logpmf", "cdf", "logsf", "ppf"):

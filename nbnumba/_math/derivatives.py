@@ -241,11 +241,11 @@ def _minus_log1pmx_inv(a):
 
 
 @jit_inline
-def _dlgamma_sum(k, theta):
+def dlgamma_sum(k, theta):
     """dlgamma_ratio(k, theta) = -sum_{j<k} log1pmx(1 / (theta + j)) for
     counts 2 <= k <= FAST_K, branch-free: terms of one sign, exact in the
     Poisson limit too (from j = 4 on, theta + j >= 4: the series alone).
-    For k = 1, 1 / theta instead: the factor _grad_given needs in the form
+    For k = 1, 1 / theta instead: the factor grad_given needs in the form
     of _d_theta for k = 1. Depends on theta alone for each k: the
     per-column tables of GRAD_COLUMNS hold it for k = 0..FAST_K."""
     acc = 0.0
@@ -259,50 +259,60 @@ def _dlgamma_sum(k, theta):
 
 
 @jit_inline
-def _grad_given(k, mu, theta, acc):
-    """(d_mu, d_theta) by a branch-free path for counts up to FAST_K (most
-    data), so that the CPU kernels' loops vectorize, given acc =
-    _dlgamma_sum(k, theta); NaN where it does not apply. k = 1 in the form
-    of _d_theta. One division and one log1pmx per element."""
+def grad_given(k, mu, theta, acc):
+    """(d_mu, d_theta, log pmf(0)) by a branch-free path for counts up to
+    FAST_K (most data), so that the CPU kernels' loops vectorize, given acc
+    = dlgamma_sum(k, theta); NaN where it does not apply. k = 1 in the form
+    of _d_theta. One division and one log1pmx per element. The third value,
+    theta log(p) = theta (log1pmx(-q) - q) (two terms of one sign), holds
+    for k = 0 only: the zero-inflated NB's weights need it."""
     # one division for 1 / (theta + mu) and 1 / mu: d = 1 / (mu (theta + mu))
     d = 1.0 / (mu * (theta + mu))
     inv = mu * d
     p = theta * inv
     q = mu * inv
     general = k != 1.0
-    d_theta = ((acc if general else q * acc)
-               + log1pmx_ratio((k - mu) * inv if general else -q, (theta + k) * inv if general else p))
+    lv = log1pmx_ratio((k - mu) * inv if general else -q, (theta + k) * inv if general else p)
+    d_theta = (acc if general else q * acc) + lv
     # mu (theta + mu) normal and finite; p normal: the log's argument (a
     # ratio >= p) is normal too
     ok = ((k >= 0.0) & (k <= FAST_K) & (k == floor(k)) & (mu >= 1e-150) & (mu <= 1e15)
           & (theta >= 1e-300) & (theta < 1e290) & (p >= 1e-300))
     d_mu = (k - mu) * (theta * d)
-    return (d_mu, d_theta) if ok else (NAN, NAN)
+    return (d_mu, d_theta, theta * (lv - q)) if ok else (NAN, NAN, NAN)
 
 
 @jit_inline
 def _grad_fast(k, mu, theta):
-    """(d_mu, d_theta) by the branch-free path (see _grad_given)."""
-    return _grad_given(k, mu, theta, _dlgamma_sum(k, theta))
+    """(d_mu, d_theta) by the branch-free path (see grad_given)."""
+    r = grad_given(k, mu, theta, dlgamma_sum(k, theta))
+    return r[0], r[1]
 
 
 @jit_inline
 def grad_table(theta, tab, g):
-    """tab[k, g] = _dlgamma_sum(k, theta), k = 0..FAST_K."""
+    """tab[k, g] = dlgamma_sum(k, theta), k = 0..FAST_K."""
     for k in range(FAST_K + 1):
-        tab[k, g] = _dlgamma_sum(float(k), theta)
+        tab[k, g] = dlgamma_sum(float(k), theta)
 
 
 @jit_inline
-def grad_tabulated(k, mu, theta, tab, g):
-    """_grad_fast, reading _dlgamma_sum from column g of tab (grad_table's)
-    by selects, not a gather: the loop vectorizes (AVX2's gathers are slow
+def tabulated_sum(k, tab, g):
+    """dlgamma_sum(k, theta) from column g of tab (grad_table's), by
+    selects, not a gather: the loop vectorizes (AVX2's gathers are slow
     enough that LLVM would not)."""
     acc = 0.0
     for c in range(FAST_K + 1):
         t = tab[c, g]           # loaded unconditionally: a select, no branch
         acc = t if k == c else acc
-    return _grad_given(k, mu, theta, acc)
+    return acc
+
+
+@jit_inline
+def grad_tabulated(k, mu, theta, tab, g):
+    """_grad_fast with dlgamma_sum read from grad_table's column g."""
+    r = grad_given(k, mu, theta, tabulated_sum(k, tab, g))
+    return r[0], r[1]
 
 
 #: logpmf_grad's fast path where theta is constant down a column (theta

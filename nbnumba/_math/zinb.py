@@ -10,8 +10,8 @@ Semantics otherwise those of :mod:`.nbinom` (scipy's).
 import math
 
 from . import derivatives, nbinom
-from .special import exp_fast, jit, jit_inline, log1p_fast
-from .table import Function
+from .special import FAST_K, exp_expm1_fast, exp_fast, jit, jit_inline, log1p_fast
+from .table import Columns, Function
 
 NAN = math.nan
 INF = math.inf
@@ -227,12 +227,44 @@ def entropy(mu, theta, z):
     return -math.exp(lp0) * lp0 + q * (h + f0 * lf0) - q * lq * rest
 
 
+@jit_inline
+def _grad_given(k, mu, theta, z, acc):
+    """logpmf_grad by the branch-free path, given acc as
+    derivatives.grad_given; NaN where it does not apply (|z| > FAST_LOGIT,
+    or a zero with f(0) < e**-600, where (1 - pi) f(0) could be subnormal).
+    In linear terms, each a few ulp: pi and 1 - pi from e = exp(-|z|),
+    f(0) and 1 - f(0) = -expm1 from the NB's log pmf(0), which
+    derivatives.grad_given returns, and P(0) = pi + (1 - pi) f(0)."""
+    dm, dt, lf0 = derivatives.grad_given(k, mu, theta, acc)
+    ok = (abs(z) <= FAST_LOGIT) & (dm == dm) & ((k != 0.0) | (lf0 >= -600.0))
+    e = exp_fast(-abs(z) if ok else 0.0)
+    s = 1.0 / (1.0 + e)
+    pi = s if z >= 0.0 else e * s
+    rest = e * s if z >= 0.0 else s         # 1 - pi
+    f0, em1 = exp_expm1_fast(lf0 if ok else 0.0)
+    inv = 1.0 / (pi + rest * f0)
+    w = rest * f0 * inv
+    zero = k == 0.0
+    return ((w * dm if zero else dm) if ok else NAN, (w * dt if zero else dt) if ok else NAN,
+            ((pi * rest * -em1 * inv) if zero else -pi) if ok else NAN)
+
+
+@jit_inline
+def _grad_fast(k, mu, theta, z):
+    """logpmf_grad by the branch-free path; NaN where it does not apply."""
+    return _grad_given(k, mu, theta, z, derivatives.dlgamma_sum(k, theta))
+
+
+@jit_inline
+def grad_tabulated(k, mu, theta, z, tab, g):
+    """_grad_fast with the digamma sums read from column g of
+    derivatives.grad_table's table."""
+    return _grad_given(k, mu, theta, z, derivatives.tabulated_sum(k, tab, g))
+
+
 @jit
-def logpmf_grad(k, mu, theta, z):
-    """(d_mu, d_theta, d_zi_logits) of the log-pmf. A zero's NB derivatives
-    are weighted by the NB's share of it, w = (1 - pi) f(0) / P(0), and
-    d/dz log P(0) = pi (1 - pi) (1 - f(0)) / P(0); a count k > 0 has the
-    NB's, and d/dz log(1 - pi) = -pi."""
+def _logpmf_grad_slow(k, mu, theta, z):
+    """logpmf_grad where _grad_fast does not apply."""
     dm, dt = derivatives.logpmf_grad(k, mu, theta)
     if z != z:
         return NAN, NAN, NAN
@@ -243,6 +275,16 @@ def logpmf_grad(k, mu, theta, z):
     l0 = _logaddexp(lpi, lq + lf0)
     w = math.exp(lq + lf0 - l0)
     return w * dm, w * dt, math.exp(lpi + lq - l0) * -math.expm1(lf0)
+
+
+@jit
+def logpmf_grad(k, mu, theta, z):
+    """(d_mu, d_theta, d_zi_logits) of the log-pmf. A zero's NB derivatives
+    are weighted by the NB's share of it, w = (1 - pi) f(0) / P(0), and
+    d/dz log P(0) = pi (1 - pi) (1 - f(0)) / P(0); a count k > 0 has the
+    NB's, and d/dz log(1 - pi) = -pi."""
+    r = _grad_fast(k, mu, theta, z)
+    return r if r[0] == r[0] else _logpmf_grad_slow(k, mu, theta, z)
 
 
 TABLE = (
@@ -264,5 +306,6 @@ TABLE = (
              "Entropy in nats, by exact summation"),
     Function("logpmf_grad", logpmf_grad, ("k", "mu", "theta", "zi_logits"),
              "Derivatives of the log-pmf in mu, theta and zi_logits",
-             outputs=("d_mu", "d_theta", "d_zi_logits")),
+             outputs=("d_mu", "d_theta", "d_zi_logits"), fast=_grad_fast, slow=_logpmf_grad_slow,
+             columns=Columns("theta", FAST_K + 1, derivatives.grad_table, grad_tabulated)),
 )
