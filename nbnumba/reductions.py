@@ -106,11 +106,11 @@ def reduce(distribution, x, mu, rest, axis=None, keepdims=False, parallel=True):
     elif by_col:
         res = np.empty(s2[1])
         tiles.call(sums.dense_cols, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
-                   s2[0], res, serial)
+                   s2[0], res, serial, tiles.general(fname))
     else:
         res = np.empty(s2[0])
         tiles.call(sums.dense_rows, fname, (_counts(x).reshape(s2),) + tuple(ops), scale,
-                   s2[1], res, serial)
+                   s2[1], res, serial, tiles.general(fname))
     if total:
         value = math.fsum(res)
         return np.full((1,) * ndim, value) if keepdims else value
@@ -154,6 +154,6 @@ def _sparse(fname, x, ops, scale, s2, by_col, serial):
     zero = _arrays.two_d(np.zeros((1, 1), data.dtype), (1, 1), (1, 1))
     res = np.empty(n0)
     tiles.call(sums.sparse_rows, fname, data, np.asarray(x.indices), np.asarray(x.indptr),
-               (zero,) + tuple(ops), scale, n1, res, serial)
+               (zero,) + tuple(ops), scale, n1, res, serial, tiles.general(fname))
     return res
 

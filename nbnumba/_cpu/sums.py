@@ -58,44 +58,45 @@ def _gathered_impl(xs, scale, i, idx):
 
 
 @numba.njit(inline="always")
-def _line(fname, xs, scale, i, n1, buf):
-    """Compensated sum of fname's first output over row i, tile by tile."""
+def _line(fname, xs, scale, i, n1, buf, general):
+    """Compensated sum of fname's first output over row i, tile by tile
+    (general: see tiles.general)."""
     s = 0.0
     c = 0.0
     for j0 in range(0, n1, TILE):
         j1 = min(j0 + TILE, n1)
         o = buf[:j1 - j0]
-        tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,), None)
+        tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,), None, general)
         for j in range(j1 - j0):
             s, c = add_compensated(s, c, o[j])
     return s, c
 
 
 @numba.njit(inline="always")
-def _dense_row(fname, xs, scale, n1, out, i):
-    s, c = _line(fname, xs, scale, i, n1, np.empty(min(TILE, n1)))
+def _dense_row(fname, xs, scale, n1, out, i, general):
+    s, c = _line(fname, xs, scale, i, n1, np.empty(min(TILE, n1)), general)
     out[i] = s + c
 
 
 @numba.njit(inline="always")
-def _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i):
+def _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i, general):
     """The zeros' terms over the whole row (xs[0] is a 1 x 1 zero), then for
     each stored count its term minus the zero's, both over gathered
     contiguous arrays (loops that vectorize)."""
-    s, c = _line(fname, xs, scale, i, n1, np.empty(min(TILE, n1)))
+    s, c = _line(fname, xs, scale, i, n1, np.empty(min(TILE, n1)), general)
     a, b = indptr[i], indptr[i + 1]
     rest = gathered(xs, scale, i, indices[a:b])
     stored = np.empty(b - a)
     zeros = np.empty(b - a)
-    tile(fname, (data[a:b],) + rest, (stored,), None)
-    tile(fname, (np.zeros(b - a, data.dtype),) + rest, (zeros,), None)
+    tile(fname, (data[a:b],) + rest, (stored,), None, general)
+    tile(fname, (np.zeros(b - a, data.dtype),) + rest, (zeros,), None, general)
     for p in range(b - a):
         s, c = add_compensated(s, c, stored[p] - zeros[p])
     out[i] = s + c
 
 
 @numba.njit(inline="always")
-def _dense_col_block(fname, xs, scale, n0, out, blk):
+def _dense_col_block(fname, xs, scale, n0, out, blk, general):
     """Columns of block blk (256 wide), rows in order (C-order operands: no
     transposed copies)."""
     j0 = blk * 256
@@ -104,7 +105,7 @@ def _dense_col_block(fname, xs, scale, n0, out, blk):
     c = np.zeros(j1 - j0)
     o = np.empty(j1 - j0)
     for i in range(n0):
-        tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,), None)
+        tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,), None, general)
         for j in range(j1 - j0):
             s[j], c[j] = add_compensated(s[j], c[j], o[j])
     out[j0:j1] = s + c
@@ -112,39 +113,40 @@ def _dense_col_block(fname, xs, scale, n0, out, blk):
 
 # Each kernel on all threads, or on the calling thread where serial (Dask
 # blocks, which Dask runs in parallel: no nested thread pools); one
-# compilation serves both.
+# compilation serves both. general: the row's general path as a C function
+# (tiles.general).
 
 @compiled(parallel=True)
-def dense_rows(fname, xs, scale, n1, out, serial):
+def dense_rows(fname, xs, scale, n1, out, serial, general):
     """out[i] = sum over row i of fname(xs) (the mean times scale)."""
     numba.literally(fname)
     if serial:
         for i in range(out.size):
-            _dense_row(fname, xs, scale, n1, out, i)
+            _dense_row(fname, xs, scale, n1, out, i, general)
         return
     for i in prange(out.size):
-        _dense_row(fname, xs, scale, n1, out, i)
+        _dense_row(fname, xs, scale, n1, out, i, general)
 
 
 @compiled(parallel=True)
-def sparse_rows(fname, data, indices, indptr, xs, scale, n1, out, serial):
+def sparse_rows(fname, data, indices, indptr, xs, scale, n1, out, serial, general):
     """out[i] = sum over row i of fname(x, ...) for compressed sparse rows."""
     numba.literally(fname)
     if serial:
         for i in range(out.size):
-            _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i)
+            _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i, general)
         return
     for i in prange(out.size):
-        _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i)
+        _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i, general)
 
 
 @compiled(parallel=True)
-def dense_cols(fname, xs, scale, n0, out, serial):
+def dense_cols(fname, xs, scale, n0, out, serial, general):
     """out[j] = sum over column j of fname(xs)."""
     numba.literally(fname)
     if serial:
         for blk in range((out.size + 255) // 256):
-            _dense_col_block(fname, xs, scale, n0, out, blk)
+            _dense_col_block(fname, xs, scale, n0, out, blk, general)
         return
     for blk in prange((out.size + 255) // 256):
-        _dense_col_block(fname, xs, scale, n0, out, blk)
+        _dense_col_block(fname, xs, scale, n0, out, blk, general)

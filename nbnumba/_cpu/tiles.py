@@ -25,7 +25,7 @@ import numpy as np
 from numba import prange, types
 from numba.extending import overload
 
-from .._math.special import compiled, jit_inline, wide_vectors
+from .._math.special import CACHE, compiled, jit_inline, wide_vectors
 from .._math.table import lookup
 
 #: Columns per tile: big enough to amortise a tile's setup, small enough to
@@ -97,25 +97,26 @@ overload(rows)(_tuple_of("row(arrays[{0}], i, j0, j1)"))
 overload(views)(_tuple_of("arrays[{0}][i, j0:j1]"))
 
 
-def tile(fname, xs, outs, tabs):
+def tile(fname, xs, outs, tabs, general):
     """outs = the function named by the literal fname over a tile: tuples of
     contiguous 1-D operands and outputs; tabs: None, or the per-column
-    tables and the tile's first column (compiled code only)."""
+    tables and the tile's first column; general: the row's general path as
+    a C function (see ``general``), or None (compiled code only)."""
 
 
 @overload(tile, prefer_literal=True)
-def _tile_impl(fname, xs, outs, tabs):
+def _tile_impl(fname, xs, outs, tabs, general):
     """The loop of one table row, generated from it: with a fast path, the
     fast path over the whole tile (a loop that vectorizes; with the tables,
     the row's per-column fast path), then the slow path where it gave NaN;
-    else the scalar function per element."""
+    else the scalar function per element. Through ``general`` where given."""
     if not isinstance(fname, types.StringLiteral):
         return None
     f = row_of(fname.literal_value)
     args = ", ".join(f"f8(x{m}[j])" for m in range(f.arity))
     xnames = "".join(f"x{m}, " for m in range(f.arity))
     onames = "".join(f"o{m}, " for m in range(len(f.outputs)))
-    src = ["def impl(fname, xs, outs, tabs):",
+    src = ["def impl(fname, xs, outs, tabs, general):",
            f"    ({xnames}) = xs",
            f"    ({onames}) = outs"]
     if f.wide:
@@ -128,16 +129,17 @@ def _tile_impl(fname, xs, outs, tabs):
         # consecutive and the loop vectorizes
         src += ["    (tab, j0) = tabs", "    g0 = u8(j0)"]
         fast = "columns({args}, tab, g0 + u8(j))"
+    slow = "slow" if general is types.none else "general"
     if f.fast is not None:
         fast = fast.format(args=args)
         src += ["    for j in range(o0.size):",
                 f"        ({store}) = {fast}" if n > 1 else f"        o0[j] = {fast}",
                 "    for j in range(o0.size):",
                 "        if o0[j] != o0[j]:",
-                f"            ({store}) = slow({args})" if n > 1 else f"            o0[j] = slow({args})"]
+                f"            ({store}) = {slow}({args})" if n > 1 else f"            o0[j] = {slow}({args})"]
     elif len(f.outputs) == 1:
         src += ["    for j in range(o0.size):",
-                f"        o0[j] = scalar({args})"]
+                f"        o0[j] = {'scalar' if general is types.none else 'general'}({args})"]
     else:
         src += ["    for j in range(o0.size):",
                 f"        r = scalar({args})"]
@@ -187,23 +189,23 @@ SERIAL_BELOW = 16384
 
 
 @compiled(parallel=True)
-def _kernel(fname, xs, outs, tabs, serial):
+def _kernel(fname, xs, outs, tabs, serial, general):
     """The elementwise function fname over 2-D operands, tiles on all
     threads, or on the calling thread where serial (Dask blocks, which Dask
     runs in parallel: no nested thread pools) or the call is small (waking
     the pool costs more): one compilation serves every size and both
     schedules. tabs: None, or the per-column tables to fill and use (see
-    column_tables)."""
+    column_tables); general: see ``general``."""
     numba.literally(fname)
     tabulate(fname, xs, tabs)
     if serial or outs[0].size < SERIAL_BELOW:
         for t in range(ntiles(outs[0])):
             i, j0, j1 = tile_span(outs[0], t)
-            tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1), span(tabs, j0))
+            tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1), span(tabs, j0), general)
         return
     for t in prange(ntiles(outs[0])):
         i, j0, j1 = tile_span(outs[0], t)
-        tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1), span(tabs, j0))
+        tile(fname, rows(xs, i, j0, j1), views(outs, i, j0, j1), span(tabs, j0), general)
 
 
 _ENTRIES = {}
@@ -256,7 +258,28 @@ def column_tables(fname, xs, outs):
     return np.empty((f.columns.width, outs[0].shape[1]))
 
 
+@functools.lru_cache(maxsize=None)
+def general(fname):
+    """The general path of the row named by fname (its slow path, or its
+    scalar function where it has no fast path) as a C function, which the
+    kernels call through a pointer; None for rows of several outputs (a C
+    function returns one value: those kernels call it directly).
+
+    A direct call links the general path's whole call tree into each kernel,
+    where LLVM optimises and emits it again for every dtype signature (the
+    bulk of cdf's or ppf's 4-7 s per signature); through the pointer it is
+    compiled once, and cached, for all of them. It is never inlined either
+    way, and runs only for the elements the fast path leaves.
+    """
+    f = row_of(fname)
+    if len(f.outputs) > 1:
+        return None
+    g = f.slow if f.fast is not None else f.scalar
+    return numba.cfunc(types.float64(*(types.float64,) * f.arity), cache=CACHE,
+                       error_model="numpy")(g.py_func)
+
+
 def elementwise(fname, xs, outs, parallel=True):
     """outs = fname(*xs) over 2-D operands (see the module docstring)."""
     xs, outs = tuple(xs), tuple(outs)
-    call(_kernel, fname, xs, outs, column_tables(fname, xs, outs), not parallel)
+    call(_kernel, fname, xs, outs, column_tables(fname, xs, outs), not parallel, general(fname))
