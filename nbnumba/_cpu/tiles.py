@@ -129,7 +129,8 @@ def _tile_impl(fname, xs, outs, tabs, general):
         # consecutive and the loop vectorizes
         src += ["    (tab, j0) = tabs", "    g0 = u8(j0)"]
         fast = "columns({args}, tab, g0 + u8(j))"
-    slow = "slow" if general is types.none else "general"
+    # the general path: through the pointer where given
+    slow = "general" if general is not types.none else "slow" if f.fast is not None else "scalar"
     if f.fast is not None:
         fast = fast.format(args=args)
         src += ["    for j in range(o0.size):",
@@ -139,7 +140,7 @@ def _tile_impl(fname, xs, outs, tabs, general):
                 f"            ({store}) = {slow}({args})" if n > 1 else f"            o0[j] = {slow}({args})"]
     elif len(f.outputs) == 1:
         src += ["    for j in range(o0.size):",
-                f"        o0[j] = {'scalar' if general is types.none else 'general'}({args})"]
+                f"        o0[j] = {slow}({args})"]
     else:
         src += ["    for j in range(o0.size):",
                 f"        r = scalar({args})"]

@@ -41,7 +41,7 @@ import math
 
 import numpy as np
 
-from .special import FAST_K, floor, jit, jit_inline, log1pmx, log1pmx_ratio
+from .special import FAST_K, atanh_series, floor, jit, jit_inline, log1pmx, log1pmx_ratio
 from .table import Columns
 
 NAN = math.nan
@@ -228,16 +228,11 @@ def _d_theta(k, mu, theta, tpm, q, v):
 @jit_inline
 def _minus_log1pmx_inv(a):
     """-log1pmx(1 / a) = 1/a - log1p(1/a) for a >= 4, branch-free: the
-    series of log1pmx in r = 1 / (2a + 1) <= 1/9 (y <= 0.0124: 9
-    terms leave 3e-18), two divisions."""
+    series of log1pmx in r = 1 / (2a + 1) <= 1/9 (y <= 0.0124: atanh_series'
+    10 terms leave 1e-20), two divisions."""
     r = 1.0 / (2.0 * a + 1.0)
     y = r * r
-    y2 = y * y
-    y4 = y2 * y2
-    s = (((1.0 / 3.0 + y * (1.0 / 5.0)) + y2 * (1.0 / 7.0 + y * (1.0 / 9.0)))
-         + y4 * ((1.0 / 11.0 + y * (1.0 / 13.0)) + y2 * (1.0 / 15.0 + y * (1.0 / 17.0)))
-         + y4 * y4 * (1.0 / 19.0))
-    return r / a - 2.0 * r * y * s
+    return r / a - 2.0 * r * y * atanh_series(y)
 
 
 @jit_inline

@@ -133,7 +133,7 @@ def _log_reduce(x):
 
 
 @jit_inline
-def _atanh_series(z):
+def atanh_series(z):
     """sum_{i<=9} z**i / (2 i + 3), so that 2 atanh(s) = 2 s + 2 s z (this)
     for z = s**2, by Estrin's scheme: independent halves, so that scalar
     callers are not bound by a chain of 10 multiply-adds."""
@@ -146,7 +146,7 @@ def _atanh_series(z):
 
 @jit_inline
 def _log_of(e, f, s, z, r):
-    """log(2**e (1 + f)) for s = f / (2 + f), z = s**2, r = _atanh_series(z):
+    """log(2**e (1 + f)) for s = f / (2 + f), z = s**2, r = atanh_series(z):
     log(1 + f) = f - f**2/2 + s (f**2/2 + 2 z r), the large terms exact
     first."""
     h = 0.5 * f * f
@@ -167,7 +167,7 @@ def log_fast(x):
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s
-    return _log_of(e, f, s, z, _atanh_series(z))
+    return _log_of(e, f, s, z, atanh_series(z))
 
 
 @jit_inline
@@ -185,7 +185,7 @@ def log1pmx_ratio(v, ratio):
     f = v if near else m - 1.0
     s = f / (2.0 + f)
     z = s * s
-    r = _atanh_series(z)
+    r = atanh_series(z)
     return s * (2.0 * z * r - v) if near else _log_of(e, f, s, z, r) - v
 
 
