@@ -5,7 +5,10 @@ import types
 from fractions import Fraction
 
 import mpmath as mp
+import numpy as np
 import pytest
+
+import nbnumba
 
 from conftest import rel_err
 from nbnumba._math.derivatives import d2lgamma_ratio, dlgamma_ratio, logpmf_grad, logpmf_hess
@@ -117,6 +120,37 @@ REGIMES = {
 def test_against_mpmath(regime):
     bad = _errors(REGIMES[regime])
     assert not bad, f"{len(bad)} values off, worst (error / tolerance, ...): {bad[:5]}"
+
+
+def _float32_points():
+    """The points of the regimes inside float32's range, their inputs rounded
+    to float32 (the reference is taken at the rounded inputs)."""
+    pts = {tuple(float(np.float32(x)) for x in pt) for regime in ("typical", "poisson", "tiny_theta")
+           for pt in REGIMES[regime]}
+    return sorted(pt for pt in pts if pt[1] > 0 and pt[2] > 0 and pt[0] < 2**24)
+
+
+def test_float32_within_one_ulp():
+    """float32 arrays give float32 gradients within 1 ulp of the exact
+    value (the kernels compute in float64 and round once), on the plain
+    fast path (1-D) and on the per-column tables (theta constant down the
+    columns of a 2-D call); near d_theta's zeros, plus TERMS times its
+    terms, as in float64."""
+    pts = _float32_points()
+    k, mu, theta = (np.array(c, dtype=np.float32) for c in zip(*pts))
+    flat = nbnumba.logpmf_grad(k, mu, theta)
+    tabled = nbnumba.logpmf_grad(np.tile(k, (4, 1)), np.tile(mu, (4, 1)), theta)
+    assert all(a.dtype == np.float32 for a in flat + tabled)
+    bad = []
+    for i, pt in enumerate(pts):
+        want, scales = mp_reference(*pt)
+        for name, got, w, s in zip(("d_mu", "d_theta", "d_mu, tables", "d_theta, tables"),
+                                   (flat[0][i], flat[1][i], tabled[0][3, i], tabled[1][3, i]),
+                                   2 * want[:2], 2 * scales[:2]):
+            tol = np.spacing(np.float32(abs(w))) + TERMS * s
+            if not abs(float(got) - w) <= tol:
+                bad.append((abs(float(got) - w) / tol, name, pt, got, w))
+    assert not bad, f"{len(bad)} values off, worst (error / tolerance, ...): {sorted(bad, reverse=True)[:5]}"
 
 
 def test_reference_table_points(reference_rows):
