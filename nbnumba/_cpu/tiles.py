@@ -107,9 +107,10 @@ def tile(fname, xs, outs, tabs, general):
 @overload(tile, prefer_literal=True)
 def _tile_impl(fname, xs, outs, tabs, general):
     """The loop of one table row, generated from it: with a fast path, the
-    fast path over the whole tile (a loop that vectorizes; with the tables,
-    the row's per-column fast path), then the slow path where it gave NaN;
-    else the scalar function per element. Through ``general`` where given."""
+    fast path over the whole tile (a loop that vectorizes), then the slow
+    path where it gave NaN (with the tables, the row's per-column fast and
+    slow paths); else the scalar function per element. Through ``general``
+    where given."""
     if not isinstance(fname, types.StringLiteral):
         return None
     f = row_of(fname.literal_value)
@@ -123,30 +124,32 @@ def _tile_impl(fname, xs, outs, tabs, general):
         src.append("    wide_vectors()")
     n = len(f.outputs)
     store = "".join(f"o{m}[j], " for m in range(n))
-    fast = "fast({args})"
+    fast, slow = "fast({args})", "{slow}({args})"
     if tabs is not types.none:
         # unsigned: no negative-index wraparound, so the loads are
         # consecutive and the loop vectorizes
         src += ["    (tab, j0) = tabs", "    g0 = u8(j0)"]
-        fast = "columns({args}, tab, g0 + u8(j))"
+        fast, slow = "columns({args}, tab, g0 + u8(j))", "columns_slow({args}, tab, g0 + u8(j))"
     # the general path: through the pointer where given
-    slow = "general" if general is not types.none else "slow" if f.fast is not None else "scalar"
+    slow = slow.format(args=args, slow="general" if general is not types.none
+                       else "slow" if f.fast is not None else "scalar")
     if f.fast is not None:
         fast = fast.format(args=args)
         src += ["    for j in range(o0.size):",
                 f"        ({store}) = {fast}" if n > 1 else f"        o0[j] = {fast}",
                 "    for j in range(o0.size):",
                 "        if o0[j] != o0[j]:",
-                f"            ({store}) = {slow}({args})" if n > 1 else f"            o0[j] = {slow}({args})"]
+                f"            ({store}) = {slow}" if n > 1 else f"            o0[j] = {slow}"]
     elif len(f.outputs) == 1:
         src += ["    for j in range(o0.size):",
-                f"        o0[j] = {slow}({args})"]
+                f"        o0[j] = {slow}"]
     else:
         src += ["    for j in range(o0.size):",
                 f"        r = scalar({args})"]
         src += [f"        o{m}[j] = r[{m}]" for m in range(len(f.outputs))]
     namespace = {"f8": np.float64, "u8": np.uint64, "fast": f.fast, "slow": f.slow, "scalar": f.scalar,
-                 "columns": f.columns and f.columns.fast, "wide_vectors": wide_vectors}
+                 "columns": f.columns and f.columns.fast,
+                 "columns_slow": f.columns and f.columns.slow, "wide_vectors": wide_vectors}
     return _generate("\n".join(src) + "\n", fname.literal_value, namespace)
 
 

@@ -120,6 +120,23 @@ def _is_count(k):
     return k >= 0.0 and k < INF and k == floor(k)
 
 
+#: dlgamma_sum's range: 1 / theta is finite from here on
+SUM_FROM = 1e-300
+
+
+@jit
+def dlgamma_from(k, theta, head):
+    """dlgamma_ratio(k, theta) for a count k > FAST_K and SUM_FROM <= theta
+    < ASYMPTOTIC, given head = dlgamma_sum(FAST_K, theta) = h(theta +
+    FAST_K) - h(theta): theta + FAST_K >= ASYMPTOTIC, so the rest is the
+    asymptotic series. The per-column tables hold head (GRAD_COLUMNS), so
+    the kernels' general path need not compute it."""
+    y = theta + FAST_K
+    kk = k - FAST_K
+    x = kk + y
+    return head + _h_diff(kk / x, y, y / x)
+
+
 @jit
 def dlgamma_ratio(k, theta):
     """``psi(k + theta) - psi(theta) - log1p(k / theta)`` for a count k.
@@ -128,8 +145,9 @@ def dlgamma_ratio(k, theta):
     increasing: positive for k > 0, ~ ``k / (2 theta (k + theta))`` for large
     theta. Below ASYMPTOTIC, theta steps up by ``h(y + 1) - h(y) =
     -log1pmx(1 / y) > 0`` (at most 10 steps, while k lasts); then the
-    asymptotic series of h as differences of powers (see ``_h_diff``).
-    Every term is positive: a few ulp everywhere. 0 for ``k = 0`` or
+    asymptotic series of h as differences of powers (see ``_h_diff``);
+    for k > FAST_K, the first FAST_K steps as dlgamma_sum's (see
+    ``dlgamma_from``). Every term is positive: a few ulp everywhere. 0 for ``k = 0`` or
     ``theta = inf``, inf for ``k > 0`` and ``theta = 0``; NaN if k is not a
     count or theta is negative or NaN.
     """
@@ -139,6 +157,8 @@ def dlgamma_ratio(k, theta):
         return 0.0
     if theta == 0.0:
         return INF
+    if k > FAST_K and SUM_FROM <= theta < ASYMPTOTIC:
+        return dlgamma_from(k, theta, dlgamma_sum(float(FAST_K), theta))
     s = 0.0
     y = theta
     while y < ASYMPTOTIC and k > 0.0:
@@ -213,16 +233,16 @@ def _log1pmx_ratio(w, num, den):
 
 
 @jit
-def _d_theta(k, mu, theta, tpm, q, v):
+def _d_theta(k, mu, theta, tpm, q, v, D):
     """d log pmf / d theta, for tpm = theta + mu, q = mu / tpm,
-    v = (k - mu) / tpm."""
+    v = (k - mu) / tpm, D = dlgamma_ratio(k, theta) (unused for k = 1)."""
     if k == 1.0:
         # dlgamma_ratio(1, theta) = -log1pmx(1 / theta) and log1pmx(v)
         # cancel as mu -> 0, where the derivative of log pmf(1) = log(theta)
         # + theta log(p) + log(q) vanishes; its terms here, mu / (theta tpm)
         # and log(p) + q = log1pmx(-q), cancel only near its zero
         return q / theta + _log1pmx_ratio(-q, theta, tpm)
-    return dlgamma_ratio(k, theta) + _log1pmx_ratio(v, theta + k, tpm)
+    return D + _log1pmx_ratio(v, theta + k, tpm)
 
 
 @jit_inline
@@ -310,20 +330,37 @@ def grad_tabulated(k, mu, theta, tab, g):
     return r[0], r[1]
 
 
-#: logpmf_grad's fast path where theta is constant down a column (theta
-#: per gene): its digamma part tabulated once per column (see table.Columns)
-GRAD_COLUMNS = Columns("theta", FAST_K + 1, grad_table, grad_tabulated)
-
-
 @jit
-def _logpmf_grad_slow(k, mu, theta):
-    """logpmf_grad where _grad_fast does not apply."""
+def _grad_general(k, mu, theta, D):
+    """logpmf_grad given D = dlgamma_ratio(k, theta) (unused for k = 1)."""
     if _undefined(k, mu, theta):
         return NAN, NAN
     tpm = theta + mu
     p = _p(mu, theta, tpm)
     d_mu = -p if k == 0.0 else (k - mu) / mu * p
-    return d_mu, _d_theta(k, mu, theta, tpm, mu / tpm, (k - mu) / tpm)
+    return d_mu, _d_theta(k, mu, theta, tpm, mu / tpm, (k - mu) / tpm, D)
+
+
+@jit
+def _logpmf_grad_slow(k, mu, theta):
+    """logpmf_grad where _grad_fast does not apply."""
+    return _grad_general(k, mu, theta, dlgamma_ratio(k, theta) if k != 1.0 else 0.0)
+
+
+@jit
+def grad_tabulated_slow(k, mu, theta, tab, g):
+    """_logpmf_grad_slow with dlgamma_sum(FAST_K, theta) read from
+    grad_table's column g (see dlgamma_from): the same values, bit for bit,
+    without its FAST_K terms."""
+    if k > FAST_K and SUM_FROM <= theta < ASYMPTOTIC and _is_count(k):
+        return _grad_general(k, mu, theta, dlgamma_from(k, theta, tab[FAST_K, g]))
+    return _logpmf_grad_slow(k, mu, theta)
+
+
+#: logpmf_grad's fast path where theta is constant down a column (theta
+#: per gene): its digamma part tabulated once per column (see table.Columns),
+#: which also serves the general path of counts above FAST_K (dlgamma_from)
+GRAD_COLUMNS = Columns("theta", FAST_K + 1, grad_table, grad_tabulated, grad_tabulated_slow)
 
 
 @jit

@@ -22,14 +22,16 @@ class Columns(NamedTuple):
     call (theta per gene of a cells x genes matrix), the CPU kernels fill
     column ``g`` of a ``(width, columns)`` table with ``tabulate(value,
     tab, g)`` once per column and run ``fast(*operands, tab, g)`` instead
-    of the row's ``fast``: the same values, bit for bit, with the work that
-    depends on that operand alone done once per column, not per element.
+    of the row's ``fast``, and ``slow(*operands, tab, g)`` instead of its
+    ``slow``: the same values, bit for bit, with the work that depends on
+    that operand alone done once per column, not per element.
     """
 
     operand: str
     width: int
     tabulate: object
     fast: object
+    slow: object
 
 
 class Function(NamedTuple):

@@ -263,9 +263,9 @@ def grad_tabulated(k, mu, theta, z, tab, g):
 
 
 @jit
-def _logpmf_grad_slow(k, mu, theta, z):
-    """logpmf_grad where _grad_fast does not apply."""
-    dm, dt = derivatives.logpmf_grad(k, mu, theta)
+def _grad_weighted(k, mu, theta, z, dm, dt):
+    """logpmf_grad given the NB's (dm, dt) = derivatives.logpmf_grad(k, mu,
+    theta), by the general path."""
     if z != z:
         return NAN, NAN, NAN
     lpi, lq = log_pi(z)
@@ -275,6 +275,22 @@ def _logpmf_grad_slow(k, mu, theta, z):
     l0 = _logaddexp(lpi, lq + lf0)
     w = math.exp(lq + lf0 - l0)
     return w * dm, w * dt, math.exp(lpi + lq - l0) * -math.expm1(lf0)
+
+
+@jit
+def _logpmf_grad_slow(k, mu, theta, z):
+    """logpmf_grad where _grad_fast does not apply."""
+    return _grad_weighted(k, mu, theta, z, *derivatives.logpmf_grad(k, mu, theta))
+
+
+@jit
+def grad_tabulated_slow(k, mu, theta, z, tab, g):
+    """_logpmf_grad_slow with the NB's derivatives from column g of
+    derivatives.grad_table's table."""
+    r = derivatives.grad_tabulated(k, mu, theta, tab, g)
+    if r[0] != r[0]:
+        r = derivatives.grad_tabulated_slow(k, mu, theta, tab, g)
+    return _grad_weighted(k, mu, theta, z, r[0], r[1])
 
 
 @jit
@@ -307,5 +323,6 @@ TABLE = (
     Function("logpmf_grad", logpmf_grad, ("k", "mu", "theta", "zi_logits"),
              "Derivatives of the log-pmf in mu, theta and zi_logits",
              outputs=("d_mu", "d_theta", "d_zi_logits"), fast=_grad_fast, slow=_logpmf_grad_slow,
-             columns=Columns("theta", FAST_K + 1, derivatives.grad_table, grad_tabulated)),
+             columns=Columns("theta", FAST_K + 1, derivatives.grad_table, grad_tabulated,
+                             grad_tabulated_slow)),
 )
