@@ -120,14 +120,17 @@ def _is_count(k):
     return k >= 0.0 and k < INF and k == floor(k)
 
 
-#: dlgamma_sum's range: 1 / theta is finite from here on
-SUM_FROM = 1e-300
+#: dlgamma_sum's (the fast path's) range of theta: 1 / theta finite, and
+#: for mu in [MU_FAST[0], MU_FAST[1]], p = theta / (theta + mu) and mu
+#: (theta + mu) normal and finite
+THETA_FAST = (1e-285, 1e290)
+MU_FAST = (1e-150, 1e15)
 
 
 @jit
 def dlgamma_from(k, theta, head):
-    """dlgamma_ratio(k, theta) for a count k > FAST_K and SUM_FROM <= theta
-    < ASYMPTOTIC, given head = dlgamma_sum(FAST_K, theta) = h(theta +
+    """dlgamma_ratio(k, theta) for a count k > FAST_K and THETA_FAST[0] <=
+    theta < ASYMPTOTIC, given head = dlgamma_sum(FAST_K, theta) = h(theta +
     FAST_K) - h(theta): theta + FAST_K >= ASYMPTOTIC, so the rest is the
     asymptotic series. The per-column tables hold head (GRAD_COLUMNS), so
     the kernels' general path need not compute it."""
@@ -157,7 +160,7 @@ def dlgamma_ratio(k, theta):
         return 0.0
     if theta == 0.0:
         return INF
-    if k > FAST_K and SUM_FROM <= theta < ASYMPTOTIC:
+    if k > FAST_K and THETA_FAST[0] <= theta < ASYMPTOTIC:
         return dlgamma_from(k, theta, dlgamma_sum(float(FAST_K), theta))
     s = 0.0
     y = theta
@@ -261,8 +264,9 @@ def dlgamma_sum(k, theta):
     counts 2 <= k <= FAST_K, branch-free: terms of one sign, exact in the
     Poisson limit too (from j = 4 on, theta + j >= 4: the series alone).
     For k = 1, 1 / theta instead: the factor grad_given needs in the form
-    of _d_theta for k = 1. Depends on theta alone for each k: the
-    per-column tables of GRAD_COLUMNS hold it for k = 0..FAST_K."""
+    of _d_theta for k = 1. NaN for k not one of 0..FAST_K or theta outside
+    THETA_FAST: grad_given's range checks. Depends on theta alone for each
+    k: the per-column tables of GRAD_COLUMNS hold it for k = 0..FAST_K."""
     acc = 0.0
     for j in range(4):
         t = -log1pmx_ratio(1.0 / (theta + j), (theta + (j + 1.0)) / (theta + j))
@@ -270,17 +274,20 @@ def dlgamma_sum(k, theta):
     for j in range(4, FAST_K):
         t = _minus_log1pmx_inv(theta + j)
         acc += t if j < k else 0.0
-    return 1.0 / theta if k == 1.0 else acc
+    ok = ((k >= 0.0) & (k <= FAST_K) & (k == floor(k))
+          & (theta >= THETA_FAST[0]) & (theta < THETA_FAST[1]))
+    return (1.0 / theta if k == 1.0 else acc) if ok else NAN
 
 
 @jit_inline
 def grad_given(k, mu, theta, acc):
     """(d_mu, d_theta, log pmf(0)) by a branch-free path for counts up to
     FAST_K (most data), so that the CPU kernels' loops vectorize, given acc
-    = dlgamma_sum(k, theta); NaN where it does not apply. k = 1 in the form
-    of _d_theta. One division and one log1pmx per element. The third value,
-    theta log(p) = theta (log1pmx(-q) - q) (two terms of one sign), holds
-    for k = 0 only: the zero-inflated NB's weights need it."""
+    = dlgamma_sum(k, theta); NaN where it does not apply: where acc is
+    NaN (k and theta out of its range) or mu is outside MU_FAST. k = 1 in
+    the form of _d_theta. One division and one log1pmx per element. The
+    third value, theta log(p) = theta (log1pmx(-q) - q) (two terms of one
+    sign), holds for k = 0 only: the zero-inflated NB's weights need it."""
     # one division for 1 / (theta + mu) and 1 / mu: d = 1 / (mu (theta + mu))
     d = 1.0 / (mu * (theta + mu))
     inv = mu * d
@@ -289,11 +296,9 @@ def grad_given(k, mu, theta, acc):
     general = k != 1.0
     lv = log1pmx_ratio((k - mu) * inv if general else -q, (theta + k) * inv if general else p)
     d_theta = (acc if general else q * acc) + lv
-    # mu (theta + mu) normal and finite; p normal: the log's argument (a
-    # ratio >= p) is normal too
-    ok = ((k >= 0.0) & (k <= FAST_K) & (k == floor(k)) & (mu >= 1e-150) & (mu <= 1e15)
-          & (theta >= 1e-300) & (theta < 1e290) & (p >= 1e-300))
-    d_mu = (k - mu) * (theta * d)
+    # acc - acc: NaN where acc is, else 0 (acc is finite in its range)
+    d_mu = (k - mu) * (theta * d) + (acc - acc)
+    ok = (mu >= MU_FAST[0]) & (mu <= MU_FAST[1])
     return (d_mu, d_theta, theta * (lv - q)) if ok else (NAN, NAN, NAN)
 
 
@@ -315,8 +320,8 @@ def grad_table(theta, tab, g):
 def tabulated_sum(k, tab, g):
     """dlgamma_sum(k, theta) from column g of tab (grad_table's), by
     selects, not a gather: the loop vectorizes (AVX2's gathers are slow
-    enough that LLVM would not)."""
-    acc = 0.0
+    enough that LLVM would not); NaN for k not one of 0..FAST_K."""
+    acc = NAN
     for c in range(FAST_K + 1):
         t = tab[c, g]           # loaded unconditionally: a select, no branch
         acc = t if k == c else acc
@@ -352,7 +357,7 @@ def grad_tabulated_slow(k, mu, theta, tab, g):
     """_logpmf_grad_slow with dlgamma_sum(FAST_K, theta) read from
     grad_table's column g (see dlgamma_from): the same values, bit for bit,
     without its FAST_K terms."""
-    if k > FAST_K and SUM_FROM <= theta < ASYMPTOTIC and _is_count(k):
+    if k > FAST_K and THETA_FAST[0] <= theta < ASYMPTOTIC and _is_count(k):
         return _grad_general(k, mu, theta, dlgamma_from(k, theta, tab[FAST_K, g]))
     return _logpmf_grad_slow(k, mu, theta)
 
