@@ -28,9 +28,11 @@ counts ``>= c_l``: one short call per distinct count (a gap of 1, mostly)
 instead of up to 10 recurrence steps in each, and all terms of one sign,
 so nothing cancels (each is exact to a few ulp wherever theta + c_{l-1} is
 rounded). The other parts run over the cells in tiles of ``TILE``, in loops
-without branches (``log_fast``; the series of ``log1pmx`` in ``r = v / (2 +
-v)`` where ``|r| < 0.2``: exact in the Poisson limit) whose results are
-summed by vectorized reductions. The log-likelihood reported at the
+without branches (``special.log1pmx_ratio``: the series of ``log1pmx`` in
+``v / (2 + v)`` where ``1 + v`` is in (sqrt(1/2), sqrt(2)], exact in the
+Poisson limit, else a log; a tile none of whose cells took the log runs
+the series alone next time, ``log1pmx_near``) whose results are summed by
+vectorized reductions. The log-likelihood reported at the
 estimate comes from ``nbinom``'s exact log-pmf (see :func:`_loglik`).
 
 Compilation. Numba links every function a kernel calls into the kernel's
@@ -56,8 +58,8 @@ import numpy as np
 
 from .._math import nbinom
 from .._math.derivatives import d2lgamma_ratio, dlgamma_ratio
-from .._math.special import (SERIES_R, add_compensated, compiled, log1p_fast, exp_fast, floor, log1pmx_fast, log1pmx_series,
-                             log_fast)
+from .._math.special import (add_compensated, compiled, log1p_fast, exp_fast, floor, log1pmx_near, log1pmx_ratio,
+                             log_fast, takes_log)
 
 VERSION = hashlib.sha1(b"".join(
     p.read_bytes() for p in sorted((pathlib.Path(__file__).parent.parent / "_math").glob("*.py"))
@@ -118,27 +120,26 @@ def _sum_rows(buf, L, out):
 @_inline
 def _cell(k, mu, theta):
     """What every per-cell term starts from: 1 / (theta + mu), d = k - mu,
-    theta + k, v = d / (theta + mu), and r = v / (2 + v) formed from d."""
-    t = theta + mu
-    it = 1.0 / t
+    theta + k, v = d / (theta + mu), and 1 + v = (theta + k) / (theta + mu)."""
+    it = 1.0 / (theta + mu)
     d = k - mu
     tk = theta + k
-    return it, d, tk, d * it, d / (t + tk)
+    return it, d, tk, d * it, tk * it
 
 
 @_inline
 def _theta_terms(k, mu, theta):
     """The per-cell parts of d/dtheta and d2/dtheta2 of the log-pmf:
     log1pmx(v) and v**2 / (k + theta), v = (k - mu) / (theta + mu)."""
-    it, d, tk, v, r = _cell(k, mu, theta)
-    return log1pmx_fast(v, r, tk * it), v * v / tk, abs(r) >= SERIES_R
+    it, d, tk, v, q = _cell(k, mu, theta)
+    return log1pmx_ratio(v, q), v * v / tk, takes_log(q)
 
 
 @_inline
 def _theta_terms_series(k, mu, theta):
     """_theta_terms by the series alone, and whether it does not apply."""
-    it, d, tk, v, r = _cell(k, mu, theta)
-    return log1pmx_series(v, r), v * v / tk, abs(r) >= SERIES_R
+    it, d, tk, v, q = _cell(k, mu, theta)
+    return log1pmx_near(v), v * v / tk, takes_log(q)
 
 
 @_helper
@@ -375,7 +376,7 @@ def _moments(kc, mc, nc):
 def _theta_sums(kc, mc, nc, n0, m0, theta, vals, tails, nd, buf, sums, logs):
     """(d/dtheta, d2/dtheta2) of the gene's log-likelihood at theta (buf:
     (2, TILE), sums: 2). logs[t]: the number of cells of tile t that took
-    the log (|r| >= SERIES_R) in the previous call, -1 at first: where it
+    the log (special.takes_log) in the previous call, -1 at first: where it
     was 0 the tile runs the series alone first (no log: half the time), and
     all over again with the logs where a cell needs one now; updated."""
     a = 0.0
@@ -613,28 +614,27 @@ NBUF = 11
 @_inline
 def _weights(k, mu, theta, cell, a):
     """The weights of a cell (rows _W1.._M2) from _cell's values and a =
-    log1pmx(v), and whether log1pmx took the log (|r| >= SERIES_R)."""
-    it, d, tk, v, r = cell
+    log1pmx(v), and whether log1pmx took the log (see special.takes_log)."""
+    it, d, tk, v, q = cell
     mit = mu * it
     wc1 = mit * mit
     return (theta * v, -theta * mit * tk * it, mit * v, a, v * v / tk,
             mit * theta, wc1, -2.0 * wc1 * it, theta * theta * mit * it, d * d - k, mu * mu,
-            abs(r) >= SERIES_R)
+            takes_log(q))
 
 
 @_inline
 def _nb_weights(k, mu, theta):
     """_weights with log1pmx by the branch-free log or series."""
     cell = _cell(k, mu, theta)
-    it, d, tk, v, r = cell
-    return _weights(k, mu, theta, cell, log1pmx_fast(v, r, tk * it))
+    return _weights(k, mu, theta, cell, log1pmx_ratio(cell[3], cell[4]))
 
 
 @_inline
 def _nb_weights_series(k, mu, theta):
     """_nb_weights by the series of log1pmx alone (see _theta_sums)."""
     cell = _cell(k, mu, theta)
-    return _weights(k, mu, theta, cell, log1pmx_series(cell[3], cell[4]))
+    return _weights(k, mu, theta, cell, log1pmx_near(cell[3]))
 
 
 @_inline

@@ -190,6 +190,22 @@ def log1pmx_ratio(v, ratio):
 
 
 @jit_inline
+def log1pmx_near(v):
+    """log1pmx_ratio(v, 1 + v) where it does not take the log (see
+    takes_log): its series alone, the same bits, no argument reduction."""
+    s = v / (2.0 + v)
+    z = s * s
+    return s * (2.0 * z * atanh_series(z) - v)
+
+
+@jit_inline
+def takes_log(ratio):
+    """Whether log1pmx_ratio(v, ratio) takes the log (ratio outside
+    (sqrt(1/2), sqrt(2)]), not log1pmx_near's series."""
+    return _log_reduce(ratio)[0] != 0.0
+
+
+@jit_inline
 def log1p_fast(z):
     """log1p(z) for z > -1 (1 + z normal), branch-free, within a few ulp:
     log(u), u = 1 + z rounded, plus the rounding error of u over u (also for
@@ -354,36 +370,6 @@ def log1pmx(v):
         if add < 1e-17 * s:
             break
     return r * (2.0 * y * s - v)
-
-
-#: log1pmx_fast's series applies for |r| < this (r = v / (2 + v)).
-SERIES_R = 0.2
-
-
-@jit_inline
-def log1pmx_series(v, r):
-    """log1pmx(v) for r = v / (2 + v), |r| < SERIES_R: the series of
-    log1pmx below (12 terms: 5e-19 relative), branch-free, no log. r may be
-    formed by the caller from exact inputs: a relative error e in r changes
-    the result by about e times itself."""
-    y = r * r
-    y2 = y * y
-    y4 = y2 * y2
-    # sum_{j<12} y**j / (2 j + 3), by Estrin's scheme
-    s = (((1.0 / 3.0 + y * (1.0 / 5.0)) + y2 * (1.0 / 7.0 + y * (1.0 / 9.0)))
-         + y4 * ((1.0 / 11.0 + y * (1.0 / 13.0)) + y2 * (1.0 / 15.0 + y * (1.0 / 17.0)))
-         + y4 * y4 * ((1.0 / 19.0 + y * (1.0 / 21.0)) + y2 * (1.0 / 23.0 + y * (1.0 / 25.0))))
-    return r * (2.0 * y * s - v)
-
-
-@jit_inline
-def log1pmx_fast(v, r, q):
-    """log1p(v) - v, branch-free, for r = v / (2 + v) and q = 1 + v (each
-    formed by the caller from exact inputs): the series where |r| <
-    SERIES_R, else log(q) - v (at least 0.07 in magnitude there: at most 2
-    bits lost)."""
-    small = abs(r) < SERIES_R
-    return log1pmx_series(v, r) if small else log_fast(1.0 if small else q) - v
 
 
 @jit
