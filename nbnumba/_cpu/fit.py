@@ -25,7 +25,7 @@ telescoped: for the sorted distinct counts ``c_1 < c_2 < ...``,
 ``sum_l f_l (h(theta + c_l) - h(theta)) = sum_l N_l (h(theta + c_l) -
 h(theta + c_{l-1}))`` with ``f_l`` the frequencies and ``N_l`` the number of
 counts ``>= c_l``: one short call per distinct count (a gap of 1, mostly)
-instead of up to 10 recurrence steps in each, and all terms of one sign,
+instead of a whole difference for each count, and all terms of one sign,
 so nothing cancels (each is exact to a few ulp wherever theta + c_{l-1} is
 rounded). The other parts run over the cells in tiles of ``TILE``, in loops
 without branches (``special.log1pmx_ratio``: the series of ``log1pmx`` in

@@ -110,7 +110,7 @@ def _tile_impl(fname, xs, outs, tabs, general):
     fast path over the whole tile (a loop that vectorizes), then the slow
     path where it gave NaN (with the tables, the row's per-column fast and
     slow paths); else the scalar function per element. Through ``general``
-    where given."""
+    where given and there are no tables."""
     if not isinstance(fname, types.StringLiteral):
         return None
     f = row_of(fname.literal_value)

@@ -123,7 +123,7 @@ def wide_vectors(typingctx):
 
 @jit_inline
 def _log_reduce(x):
-    """(e, m) with x = 2**e m, sqrt(1/2) <= m < sqrt(2), for a positive,
+    """(e, m) with x = 2**e m, sqrt(1/2) < m <= sqrt(2), for a positive,
     normal, finite float64 x; e as a float64. Bit operations: vectorizes."""
     b = _bits(x)
     m = _from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
@@ -159,7 +159,7 @@ def log_fast(x):
 
     Pure arithmetic with no branch or call, so loops over it vectorize
     (libm's log is a call per element). Garbage, but no exception, outside
-    its domain: callers select. With x = 2**e m, sqrt(1/2) <= m < sqrt(2),
+    its domain: callers select. With x = 2**e m, sqrt(1/2) < m <= sqrt(2),
     s = (m - 1) / (m + 1): log(m) = 2 atanh(s), whose Taylor series in
     s**2 <= 0.0295 is truncated after 11 terms (2e-18 relative).
     """

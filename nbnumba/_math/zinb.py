@@ -284,12 +284,12 @@ def _logpmf_grad_slow(k, mu, theta, z):
 
 
 @jit
-def grad_tabulated_slow(k, mu, theta, z, tab, g):
+def _grad_tabulated_slow(k, mu, theta, z, tab, g):
     """_logpmf_grad_slow with the NB's derivatives from column g of
     derivatives.grad_table's table."""
     r = derivatives.grad_tabulated(k, mu, theta, tab, g)
     if r[0] != r[0]:
-        r = derivatives.grad_tabulated_slow(k, mu, theta, tab, g)
+        r = derivatives._grad_tabulated_slow(k, mu, theta, tab, g)
     return _grad_weighted(k, mu, theta, z, r[0], r[1])
 
 
@@ -324,5 +324,5 @@ TABLE = (
              "Derivatives of the log-pmf in mu, theta and zi_logits",
              outputs=("d_mu", "d_theta", "d_zi_logits"), fast=_grad_fast, slow=_logpmf_grad_slow,
              columns=Columns("theta", FAST_K + 1, derivatives.grad_table, grad_tabulated,
-                             grad_tabulated_slow)),
+                             _grad_tabulated_slow)),
 )
