@@ -618,7 +618,7 @@ def _weights(k, mu, theta, cell, a):
     it, d, tk, v, q = cell
     mit = mu * it
     wc1 = mit * mit
-    return (theta * v, -theta * mit * tk * it, mit * v, a, v * v / tk,
+    return (theta * v, -theta * mit * q, mit * v, a, v * v / tk,
             mit * theta, wc1, -2.0 * wc1 * it, theta * theta * mit * it, d * d - k, mu * mu,
             takes_log(q))
 

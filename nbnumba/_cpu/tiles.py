@@ -124,17 +124,15 @@ def _tile_impl(fname, xs, outs, tabs, general):
         src.append("    wide_vectors()")
     n = len(f.outputs)
     store = "".join(f"o{m}[j], " for m in range(n))
-    fast, slow = "fast({args})", "{slow}({args})"
+    # the general path: through the pointer where given
+    name = "general" if general is not types.none else "slow" if f.fast is not None else "scalar"
+    fast, slow = f"fast({args})", f"{name}({args})"
     if tabs is not types.none:
         # unsigned: no negative-index wraparound, so the loads are
         # consecutive and the loop vectorizes
         src += ["    (tab, j0) = tabs", "    g0 = u8(j0)"]
-        fast, slow = "columns({args}, tab, g0 + u8(j))", "columns_slow({args}, tab, g0 + u8(j))"
-    # the general path: through the pointer where given
-    slow = slow.format(args=args, slow="general" if general is not types.none
-                       else "slow" if f.fast is not None else "scalar")
+        fast, slow = f"columns({args}, tab, g0 + u8(j))", f"columns_slow({args}, tab, g0 + u8(j))"
     if f.fast is not None:
-        fast = fast.format(args=args)
         src += ["    for j in range(o0.size):",
                 f"        ({store}) = {fast}" if n > 1 else f"        o0[j] = {fast}",
                 "    for j in range(o0.size):",

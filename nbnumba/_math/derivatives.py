@@ -128,6 +128,13 @@ MU_FAST = (1e-150, 1e15)
 
 
 @jit
+def _from_head(k, theta):
+    """Whether dlgamma_ratio(k, theta) of a count k starts from
+    dlgamma_sum(FAST_K, theta) (see _dlgamma_from)."""
+    return k > FAST_K and THETA_FAST[0] <= theta < ASYMPTOTIC
+
+
+@jit
 def _dlgamma_from(k, theta, head):
     """dlgamma_ratio(k, theta) for a count k > FAST_K and THETA_FAST[0] <=
     theta < ASYMPTOTIC, given head = dlgamma_sum(FAST_K, theta) = h(theta +
@@ -161,7 +168,7 @@ def dlgamma_ratio(k, theta):
         return 0.0
     if theta == 0.0:
         return INF
-    if k > FAST_K and THETA_FAST[0] <= theta < ASYMPTOTIC:
+    if _from_head(k, theta):
         return _dlgamma_from(k, theta, dlgamma_sum(float(FAST_K), theta))
     s = 0.0
     y = theta
@@ -364,7 +371,7 @@ def _grad_tabulated_slow(k, mu, theta, tab, g):
     """_logpmf_grad_slow with dlgamma_sum(FAST_K, theta) read from
     grad_table's column g (see _dlgamma_from): the same values, bit for bit,
     without its FAST_K terms."""
-    if k > FAST_K and THETA_FAST[0] <= theta < ASYMPTOTIC and _is_count(k):
+    if _from_head(k, theta):            # a non-count k: NaN by _grad_general
         return _grad_general(k, mu, theta, _dlgamma_from(k, theta, tab[FAST_K, g]))
     return _logpmf_grad_slow(k, mu, theta)
 
