@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from conftest import rel_err
+from helpers import rel_err
 from make_reference import _log_beta_tail
 from nbnumba._math import nbinom as S
 

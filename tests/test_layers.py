@@ -4,7 +4,10 @@ import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent / "nbnumba"
+import nbnumba
+
+# The installed package, which is what users import.
+ROOT = pathlib.Path(nbnumba.__file__).resolve().parent
 
 
 def module_name(path):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from llvmlite import binding as llvm
 from numba import njit
 
-from conftest import rel_err
+from helpers import rel_err
 from nbnumba._math import nbinom as S
 
 INF, NAN = math.inf, math.nan

@@ -53,11 +53,11 @@ def test_log_functions_against_mpmath(z):
 
 def mp_zinb_grad(k, mu, theta, z):
     """(d_mu, d_theta, d_zi_logits) of the ZINB log-pmf at 50 digits and the
-    magnitude of d_theta's terms (see test_derivatives.mp_reference): for
+    magnitude of d_theta's terms (see helpers.mp_reference): for
     k > 0 the NB's and -pi; at 0, with f0 = p**theta and P0 = pi + (1 - pi)
     f0, w = (1 - pi) f0 / P0 times the NB's -p and log(p) + q, and pi (1 -
     pi) (1 - f0) / P0."""
-    from test_derivatives import mp_reference
+    from helpers import mp_reference
     mp.mp.dps = 50
     lpi, lq = mp_log_pi(z)
     pi = mp.exp(lpi)
