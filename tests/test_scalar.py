@@ -261,7 +261,7 @@ def test_sampler_cos_and_log_factorial():
 def test_wide_vectors_gives_512_bit_loops():
     """wide_vectors makes LLVM vectorize its caller's loops with zmm registers."""
 
-    from nbnumba._math.special import wide_vectors
+    from nbnumba._math.compile import wide_vectors
 
     @njit(error_model="numpy")
     def twice(x):

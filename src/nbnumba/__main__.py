@@ -21,7 +21,7 @@ import scipy.stats
 
 import nbnumba
 from nbnumba import ufuncs
-from nbnumba._math.special import CACHE
+from nbnumba._math.compile import CACHE
 from nbnumba._demo import counts_matrix
 
 

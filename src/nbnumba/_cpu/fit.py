@@ -58,7 +58,8 @@ import numpy as np
 
 from .._math import nbinom
 from .._math.derivatives import d2lgamma_ratio, dlgamma_ratio
-from .._math.special import (add_compensated, compiled, log1p_fast, exp_fast, floor, log1pmx_near, log1pmx_ratio,
+from .._math.compile import compiled
+from .._math.special import (add_compensated, log1p_fast, exp_fast, floor, log1pmx_near, log1pmx_ratio,
                              log_fast, takes_log)
 
 VERSION = hashlib.sha1(b"".join(

@@ -12,7 +12,7 @@ from numba import prange
 
 from .._math import random as _random
 from .._math.random import INVERSION_MEAN, PTRS_MIN, WALK_FLOOR
-from .._math.special import compiled, jit, jit_inline, wide_vectors
+from .._math.compile import compiled, jit, jit_inline, wide_vectors
 from .tiles import ntiles, row, tile_span
 
 

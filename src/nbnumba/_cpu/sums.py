@@ -13,7 +13,8 @@ import numpy as np
 from numba import prange
 from numba.extending import overload
 
-from .._math.special import add_compensated, compiled
+from .._math.compile import compiled
+from .._math.special import add_compensated
 from .tiles import TILE, _generate, row, tile
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from numba import prange, types
 from numba.extending import overload
 
-from .._math.special import CACHE, compiled, jit_inline, wide_vectors
+from .._math.compile import CACHE, compiled, jit_inline, wide_vectors
 from .._math.table import lookup
 
 #: Columns per tile: big enough to amortise a tile's setup, small enough to

@@ -41,7 +41,8 @@ import math
 
 import numpy as np
 
-from .special import FAST_K, atanh_series, floor, jit, jit_inline, log1pmx, log1pmx_ratio
+from .compile import jit, jit_inline
+from .special import FAST_K, atanh_series, floor, log1pmx, log1pmx_ratio
 from .table import Columns
 
 NAN = math.nan

@@ -19,8 +19,9 @@ import math
 
 from . import derivatives
 from .table import Function
+from .compile import jit, jit_inline
 from .special import (BETA_UNIFORM_DEV, BETA_UNIFORM_MIN, FAST_K, LN_SQRT_2PI, beta_frac, beta_small_b,
-                       beta_uniform, exp_fast, floor, jit, jit_inline, log1mexp, log1pmx, log_fast,
+                       beta_uniform, exp_fast, floor, log1mexp, log1pmx, log_fast,
                        log_logseries_tail, stirlerr)
 
 NAN = math.nan

@@ -21,7 +21,8 @@ import math
 import numpy as np
 
 from . import nbinom, zinb
-from .special import cos_2pi, exp_fast, floor, int_to_float, jit, jit_inline, log_factorial, log_fast
+from .compile import jit, jit_inline
+from .special import cos_2pi, exp_fast, floor, int_to_float, log_factorial, log_fast
 
 _MASK = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)

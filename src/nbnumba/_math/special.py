@@ -1,62 +1,15 @@
 """Scalar special functions shared by every target.
 
-Plain float64 scalar functions compiled with :func:`numba.njit`: no
-allocation, no exceptions, no Python objects, so the same code also compiles
-for CUDA devices.
+Plain float64 scalar functions compiled with :func:`numba.njit` (through
+compile's decorators): no allocation, no exceptions, no Python objects, so
+the same code also compiles for CUDA devices.
 """
 import math
 
 import numpy as np
-from llvmlite import ir
 import numba
-from numba import njit, types
-from numba.extending import intrinsic
 
-def _probe():
-    return 0
-
-
-def _cache_available():
-    """Whether Numba can cache this package's functions on disk: not where
-    neither the package's folder nor a user cache folder is writable (then
-    everything still works, compiled afresh in each process)."""
-    try:
-        njit(cache=True)(_probe)
-    except RuntimeError:        # "cannot cache function ...: no locator available"
-        return False
-    return True
-
-
-#: Whether compiled code is cached on disk (see _cache_available).
-CACHE = _cache_available()
-
-
-def compiled(**options):
-    """numba.njit with this package's options: cached on disk where possible,
-    NumPy's error model (1/0 is inf, not an exception) so that no function
-    can raise, no C-callable wrapper (used only by first-class function
-    values, and ~10% of a cold compilation), and ``options``."""
-    return njit(cache=CACHE, error_model="numpy", no_cfunc_wrapper=True, **options)
-
-
-_public = compiled()
-_private = compiled(no_cpython_wrapper=True)
-
-
-def jit(f):
-    """The decorator of every scalar function. Private ones (a leading
-    underscore) are called from compiled code only: no Python entry point,
-    which saves ~10% of a cold compilation (tests wrap them in njit)."""
-    return (_private if f.__name__.startswith("_") else _public)(f)
-
-
-#: The same, always inlined by LLVM into its callers: the branch-free
-#: functions called in loops that must vectorize (LLVM's cost model alone
-#: does not inline them). Numba's inline="always" gives the same loops but
-#: copies the callee's IR at every call site: ~28 s against ~8 s to compile
-#: the sampling kernel. They are called from compiled code only: no Python
-#: entry point (as private functions, see jit).
-jit_inline = compiled(forceinline=True, no_cpython_wrapper=True)
+from .compile import as_bits, from_bits, jit, jit_inline
 
 #: 1.5 * 2**52: x + ROUNDER rounds x to an integer n, which then sits in
 #: the low bits of the sum (bits 0x4338000000000000 + n), for |n| < 2**51
@@ -79,22 +32,6 @@ _STIRLERR_INT = np.array([
     0.01189670994589177, 0.010411265261972096, 0.009255462182712733,
 ])
 
-@intrinsic
-def _bits(typingctx, x):
-    """The IEEE bits of a float64 as an int64 (a bitcast: vectorizes, and
-    compiles for CUDA too)."""
-    if x == types.float64:
-        return types.int64(x), lambda context, builder, sig, args: builder.bitcast(
-            args[0], ir.IntType(64))
-
-
-@intrinsic
-def _from_bits(typingctx, b):
-    """The float64 whose IEEE bits are the int64 b."""
-    if b == types.int64:
-        return types.float64(b), lambda context, builder, sig, args: builder.bitcast(
-            args[0], ir.DoubleType())
-
 
 @jit_inline
 def int_to_float(n):
@@ -102,31 +39,15 @@ def int_to_float(n):
     ROUNDER, whose unit in the last place is 1. Integer and float
     arithmetic that vectorizes on AVX2, which has no int64 -> double
     instruction (LLVM converts lane by lane there)."""
-    return _from_bits(n + 0x4338000000000000) - ROUNDER
-
-
-@intrinsic
-def wide_vectors(typingctx):
-    """Let LLVM vectorize the calling function's loops with 512-bit vectors
-    where the CPU has AVX-512 (no effect elsewhere). LLVM's tuning for Intel
-    CPUs caps them at 256 bits (against Skylake-X's clock drops), but the
-    sampling passes run ~20% faster with 512, logpmf's ~10% (Sapphire
-    Rapids). CPU only."""
-    def codegen(context, builder, sig, args):
-        # llvmlite's API knows no string attributes, but its attribute set
-        # prints its items as they are; should that change, 256 bits it is
-        if isinstance(builder.function.attributes, set):
-            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
-        return context.get_dummy_value()
-    return types.none(), codegen
+    return from_bits(n + 0x4338000000000000) - ROUNDER
 
 
 @jit_inline
 def _log_reduce(x):
     """(e, m) with x = 2**e m, sqrt(1/2) < m <= sqrt(2), for a positive,
     normal, finite float64 x; e as a float64. Bit operations: vectorizes."""
-    b = _bits(x)
-    m = _from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    b = as_bits(x)
+    m = from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
     e = (b >> 52) - 1023
     big = m > 1.4142135623730951
     return int_to_float(e + 1 if big else e), 0.5 * m if big else m
@@ -239,7 +160,7 @@ def _exp_parts(x):
          + r4 * ((1.0 / 720.0 + r * (1.0 / 5040.0)) + r2 * (1.0 / 40320.0 + r * (1.0 / 362880.0)))
          + r4 * r4 * ((1.0 / 3628800.0 + r * (1.0 / 39916800.0))
                       + r2 * (1.0 / 479001600.0 + r * (1.0 / 6227020800.0))))
-    return r + r * r * t, _from_bits((_bits(shifted) + 1023) << 52)
+    return r + r * r * t, from_bits((as_bits(shifted) + 1023) << 52)
 
 
 @jit_inline

@@ -10,7 +10,8 @@ Semantics otherwise those of :mod:`.nbinom` (scipy's).
 import math
 
 from . import derivatives, nbinom
-from .special import FAST_K, exp_expm1_fast, exp_fast, jit, jit_inline, log1p_fast
+from .compile import jit, jit_inline
+from .special import FAST_K, exp_expm1_fast, exp_fast, log1p_fast
 from .table import Columns, Function
 
 NAN = math.nan
