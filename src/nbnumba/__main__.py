@@ -75,17 +75,16 @@ def run(cells, genes):
     return report
 
 
-def compile_all():
-    """Compile (or load from the cache) every CPU kernel a user can reach:
-    each table row in its dtype signatures (int64 counts, float64, float32;
-    with per-column tables too where the row has them), the log-likelihood
-    sums (dense rows and columns, sparse rows; int64 counts), and the
-    sampling kernel. Returns the seconds it took."""
+def _compile_tasks():
+    """(label, call) for every CPU kernel a user can reach: each table row in
+    its dtype signatures (int64 counts, float64, float32; with per-column
+    tables too where the row has them), the log-likelihood sums (dense rows
+    and columns, sparse rows; int64 counts), and the sampling kernel."""
     import scipy.sparse as sp
     from ._math.table import DISTRIBUTIONS, table
     from ._cpu.tiles import COLUMN_ROWS
     from .ufuncs import evaluate
-    t = time.perf_counter()
+    tasks = []
     for d in DISTRIBUTIONS:
         for name, f in table(d).items():
             for dtype in (np.int64, np.float64, np.float32):
@@ -93,17 +92,36 @@ def compile_all():
                     continue
                 ops = [np.zeros(2, dtype if i == 0 or dtype != np.int64 else np.float64)
                        for i in range(f.arity)]
-                evaluate(d, name, ops)
+                label = f"{d}.{name} ({np.dtype(dtype).name})"
+                tasks.append((label, lambda d=d, name=name, ops=ops: evaluate(d, name, ops)))
                 if f.columns:       # a (rows, 2) call with the operand per column
-                    ops[0] = np.zeros((COLUMN_ROWS, 2), ops[0].dtype)
-                    evaluate(d, name, ops)
+                    cols = [np.zeros((COLUMN_ROWS, 2), ops[0].dtype)] + ops[1:]
+                    tasks.append((label + ", per column",
+                                  lambda d=d, name=name, ops=cols: evaluate(d, name, ops)))
     x = np.zeros((2, 3), np.int64)
     for axis in (None, 0):
-        nbnumba.loglik(x, 1.0, 1.0, axis=axis)
-        nbnumba.loglik(sp.csr_matrix(x), 1.0, 1.0, axis=axis)
-        nbnumba.zinb.loglik(x, 1.0, 1.0, 0.1, axis=axis)
-    nbnumba.rvs(1.0, 1.0, random_state=0)
-    nbnumba.NegativeBinomial(mu=1.0, theta=1.0).sample(random_state=0)
+        tasks += [(f"loglik, dense, axis={axis}", lambda a=axis: nbnumba.loglik(x, 1.0, 1.0, axis=a)),
+                  (f"loglik, sparse, axis={axis}",
+                   lambda a=axis: nbnumba.loglik(sp.csr_matrix(x), 1.0, 1.0, axis=a)),
+                  (f"zinb.loglik, axis={axis}",
+                   lambda a=axis: nbnumba.zinb.loglik(x, 1.0, 1.0, 0.1, axis=a))]
+    tasks += [("rvs", lambda: nbnumba.rvs(1.0, 1.0, random_state=0)),
+              ("NegativeBinomial.sample",
+               lambda: nbnumba.NegativeBinomial(mu=1.0, theta=1.0).sample(random_state=0))]
+    return tasks
+
+
+def compile_all(out=sys.stderr):
+    """Compile (or load from the cache) every CPU kernel a user can reach
+    (see _compile_tasks), printing one progress line per kernel to ``out``
+    (None: silent). Returns the seconds it took."""
+    tasks = _compile_tasks()
+    t = time.perf_counter()
+    for i, (label, call) in enumerate(tasks, 1):
+        call()
+        if out is not None:
+            print(f"[{i:3d}/{len(tasks)}] {time.perf_counter() - t:6.1f} s  {label}",
+                  file=out, flush=True)
     return time.perf_counter() - t
 
 

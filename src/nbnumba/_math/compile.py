@@ -9,6 +9,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from . import notice
+
 
 def _probe() -> int:
     return 0
@@ -27,6 +29,7 @@ def _cache_available() -> bool:
 
 #: Whether compiled code is cached on disk (see _cache_available).
 CACHE = _cache_available()
+notice.install(CACHE)
 
 
 def compiled(**options: object) -> Callable:
