@@ -8,10 +8,13 @@ transcendental functions) on the GPU. Keys come from ``random_state``
 (:func:`nbnumba._arrays.key`).
 """
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _arrays, _params
+from ._typing import Seed, Size
 
 __all__ = ["rvs"]
 
@@ -40,26 +43,54 @@ def draw(params, shape, random_state, dtype, offset=0, stride=None):
             if not xp.all(out < 2.0 ** 63):             # NaN too
                 _int64_error(params, xp)
         return _params.astype(out, dtype)
-    from ._cpu.sampling import sample_tiles
-    s2 = _arrays.shape2(shape)
-    host = [_arrays.host(p, n).astype(np.float64) for p, n in
+    host = [np.asarray(_arrays.host(p, n), np.float64) for p, n in
             zip(params, ("mu", "theta", "zi_logits"))]
     if np.broadcast_shapes(shape, *(p.shape for p in host)) != shape:
         raise ValueError(f"parameters of shapes {[p.shape for p in host]} do not broadcast "
                          f"to size {shape}")
-    ops = [_arrays.two_d(p, s2, shape) for p in host]
-    zi = ops[2] if len(ops) == 3 else _arrays.two_d(np.full((1, 1), -np.inf), (1, 1), (1, 1))
-    out = np.empty(s2)
-    if out.size:
-        bad = sample_tiles(ops[0], ops[1], zi, k0, k1, np.int64(offset),
-                           np.int64(s2[1] if stride is None else stride), out)
-        if bad and np.dtype(dtype) == np.int64:
-            _int64_error(host, np)
-    out = out.reshape(shape).astype(dtype, copy=False)
+    out = _draw_host(host, shape, (k0, k1), np.dtype(dtype), offset, stride)
     if any(_arrays.is_torch(p) for p in params):
         import torch
         return torch.from_numpy(out)
     return out
+
+
+#: Parameter blocks of at least this many elements are drawn a block at a
+#: time (see _draw_host); smaller ones are broadcast, a small copy.
+BLOCK_MIN = 1 << 14
+
+
+def _draw_host(host, shape, key, dtype, offset, stride):
+    """Draws of ``shape`` on the CPU for NumPy float64 parameters.
+
+    The kernel reads 2-D operands. Parameters that vary along more than the
+    last dimension would be broadcast to the whole output (sample((10,)) of
+    a cells x genes distribution: a copy per parameter the size of the
+    result). Instead the output is drawn one parameter-shaped block at a
+    time, each block offset by its position (draws depend only on the key
+    and the position: the same draws), into the result directly where it is
+    float64, else through one block-sized buffer."""
+    from ._cpu.sampling import sample_tiles
+    batch = np.broadcast_shapes(*(p.shape for p in host))
+    lead = shape[:len(shape) - len(batch)]
+    blocks = math.prod(lead)
+    if len(batch) < 2 or blocks == 1 or math.prod(batch) < BLOCK_MIN or stride is not None:
+        lead, batch, blocks = (), shape, 1
+    s2 = _arrays.shape2(batch)
+    ops = [_arrays.two_d(p, s2, batch) for p in host]
+    zi = ops[2] if len(ops) == 3 else _arrays.two_d(np.full((1, 1), -np.inf), (1, 1), (1, 1))
+    out = np.empty((blocks,) + s2, dtype)
+    buf = None if dtype == np.float64 else np.empty(s2)
+    row = np.int64(s2[1] if stride is None else stride)
+    for b in range(blocks if out.size else 0):
+        dst = out[b] if buf is None else buf
+        bad = sample_tiles(ops[0], ops[1], zi, key[0], key[1],
+                           np.int64(offset + b * math.prod(s2)), row, dst)
+        if bad and dtype == np.int64:
+            _int64_error(host, np)
+        if buf is not None:
+            np.copyto(out[b], buf, casting="unsafe")
+    return out.reshape(shape)
 
 
 def _int64_error(params, xp):
@@ -84,7 +115,7 @@ def sample(params, size, random_state):
     return int(out) if out.ndim == 0 else out
 
 
-def rvs(mu, theta, size=None, random_state=None):
+def rvs(mu: ArrayLike, theta: ArrayLike, size: Size = None, random_state: Seed = None) -> Any:
     """Random NB(mu, theta) counts, int64, like ``scipy.stats.nbinom.rvs``.
 
     Parameters
