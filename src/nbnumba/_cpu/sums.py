@@ -26,9 +26,18 @@ def scaled_rows(xs, scale, i, j0, j1):
 @overload(scaled_rows)
 def _scaled_rows_impl(xs, scale, i, j0, j1):
     items = "".join(f"row(xs[{m}], i, j0, j1), " if m != 1 else
-                    "row(xs[1], i, j0, j1) * row(scale, i, j0, j1), " for m in range(len(xs)))
+                    "_times(row(xs[1], i, j0, j1), scale, i, j0, j1), " for m in range(len(xs)))
     return _generate(f"def impl(xs, scale, i, j0, j1):\n    return ({items})\n", "scaled_rows",
-                     {"row": row})
+                     {"row": row, "_times": _times})
+
+
+@numba.njit(inline="always")
+def _times(m, scale, i, j0, j1):
+    """m times scale's tile: one pass, no fill where scale is one number
+    (a plain mean: scale is 1 x 1)."""
+    if scale.shape[0] == 1 and scale.shape[1] == 1:
+        return m if scale[0, 0] == 1.0 else m * scale[0, 0]
+    return m * row(scale, i, j0, j1)
 
 
 def gathered(xs, scale, i, idx):
