@@ -13,6 +13,7 @@ pytest.importorskip("numba_cuda")
 
 from numba import cuda, float32, float64, int64, uint64  # noqa: E402
 
+import nbnumba.scalar  # noqa: E402
 from nbnumba import gpu  # noqa: E402
 from nbnumba._math.table import lookup  # noqa: E402
 
@@ -78,5 +79,24 @@ def test_integer_counts_compile(compute_capability):
 def test_sampling_kernel_compiles(dtype, compute_capability):
     a = dtype[:, :]
     ptx, _ = cuda.compile_ptx(gpu.PYKERNELS["rvs"], (a, a, a, uint64, uint64, int64, a),
+                              cc=compute_capability)
+    _check(ptx, compute_capability)
+
+
+def _user_kernel(x, mu, theta, zi, k0, k1, out):
+    """A user's kernel calling nbnumba.scalar: a row of each distribution,
+    a tuple-valued one, and both samplers."""
+    nbinom, zinb = nbnumba.scalar.nbinom, nbnumba.scalar.zinb
+    i = cuda.grid(1)
+    if i < x.size:
+        d_mu, d_theta = nbinom.logpmf_grad(x[i], mu[i], theta)
+        out[i] = (nbinom.logpmf(x[i], mu[i], theta) + zinb.cdf(x[i], mu[i], theta, zi) + d_mu
+                  + nbinom.rvs(mu[i], theta, (k0, k1), i) + zinb.rvs(mu[i], theta, zi, (k0, k1), i))
+
+
+@pytest.mark.parametrize("compute_capability", [CCS[-1]], indirect=True)
+def test_user_kernel_calling_the_scalar_api_compiles(compute_capability):
+    a = float64[:]
+    ptx, _ = cuda.compile_ptx(_user_kernel, (a, a, float64, float64, uint64, uint64, a),
                               cc=compute_capability)
     _check(ptx, compute_capability)

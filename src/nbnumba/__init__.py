@@ -19,7 +19,7 @@ _WHERE = {
     **{name: "ufuncs" for name in _NB_FUNCTIONS},
 }
 _SUBMODULES = ("ufuncs", "zinb", "gpu", "stats", "distributions", "sampling", "reductions",
-               "fitting")
+               "fitting", "scalar")
 
 __all__ = sorted(_WHERE) + list(_SUBMODULES)
 
