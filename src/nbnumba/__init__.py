@@ -14,12 +14,13 @@ _WHERE = {
     "nbinom": "stats", "zinbinom": "stats",
     "rvs": "sampling", "loglik": "reductions",
     "fit_theta": "fitting", "fit": "fitting",
+    "test_de": "analysis", "pseudobulk": "analysis", "residuals": "analysis",
     "from_probs": "_params", "from_logits": "_params", "from_scipy": "_params",
     "to_probs": "_params", "to_logits": "_params", "to_scipy": "_params",
     **{name: "ufuncs" for name in _NB_FUNCTIONS},
 }
 _SUBMODULES = ("ufuncs", "zinb", "gpu", "stats", "distributions", "sampling", "reductions",
-               "fitting", "scalar")
+               "fitting", "analysis")
 
 __all__ = sorted(_WHERE) + list(_SUBMODULES)
 

@@ -1,11 +1,11 @@
 # The public names of the package, which __init__.py loads on first use
 # (PEP 562); tests/test_typing.py checks that this stub names all of them.
+from . import analysis as analysis
 from . import distributions as distributions
 from . import fitting as fitting
 from . import gpu as gpu
 from . import reductions as reductions
 from . import sampling as sampling
-from . import scalar as scalar
 from . import stats as stats
 from . import ufuncs as ufuncs
 from . import zinb as zinb
@@ -15,6 +15,9 @@ from ._params import from_scipy as from_scipy
 from ._params import to_logits as to_logits
 from ._params import to_probs as to_probs
 from ._params import to_scipy as to_scipy
+from .analysis import pseudobulk as pseudobulk
+from .analysis import residuals as residuals
+from .analysis import test_de as test_de
 from .distributions import NegativeBinomial as NegativeBinomial
 from .distributions import ZeroInflatedNegativeBinomial as ZeroInflatedNegativeBinomial
 from .fitting import fit as fit
