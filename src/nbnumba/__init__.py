@@ -20,7 +20,7 @@ _WHERE = {
     **{name: "ufuncs" for name in _NB_FUNCTIONS},
 }
 _SUBMODULES = ("ufuncs", "zinb", "gpu", "stats", "distributions", "sampling", "reductions",
-               "fitting", "analysis")
+               "fitting", "scalar", "analysis")
 
 __all__ = sorted(_WHERE) + list(_SUBMODULES)
 

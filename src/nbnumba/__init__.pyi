@@ -6,6 +6,7 @@ from . import fitting as fitting
 from . import gpu as gpu
 from . import reductions as reductions
 from . import sampling as sampling
+from . import scalar as scalar
 from . import stats as stats
 from . import ufuncs as ufuncs
 from . import zinb as zinb
