@@ -1,14 +1,19 @@
 """Worst errors of nbnumba and scipy.stats.nbinom against the mpmath table.
 
-    python benchmarks/accuracy.py
+    python benchmarks/accuracy.py [--json PATH]
 
 Reads tests/data/reference.csv (tests/make_reference.py, 60-digit mpmath)
 and prints, per function and regime, the worst error (relative; absolute
 where |value| < 1) and how many values each library returns as a
-non-finite number where the truth is finite.
+non-finite number where the truth is finite. ``--json PATH`` also writes the
+table as JSON (the documentation's accuracy table is made from it).
 """
+import argparse
 import csv
+import datetime
+import json
 import os
+import platform
 
 import numpy as np
 import scipy.stats
@@ -29,6 +34,9 @@ def regime(k, mu, theta):
 
 
 def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", metavar="PATH", help="also write the table as JSON")
+    args = ap.parse_args()
     path = os.path.join(HERE, "..", "tests", "data", "reference.csv")
     with open(path) as f:
         rows = [{key: float(v) for key, v in r.items()} for r in csv.DictReader(f)]
@@ -39,6 +47,7 @@ def main():
     print(f"{len(rows)} reference values per function\n")
     print("| function | regime | nbnumba worst error | scipy worst error | scipy non-finite |")
     print("|---|---|---:|---:|---:|")
+    table = []
     for name in ("logpmf", "logcdf", "logsf"):
         ref = np.array([r[name] for r in rows])
         ours = getattr(ufuncs, name)(k, mu, theta)
@@ -53,6 +62,17 @@ def main():
             bad = int(np.sum(~np.isfinite(theirs[sel])))
             worst_theirs = np.max(np.where(np.isfinite(e_theirs), e_theirs, 0.0))
             print(f"| {name} | {g} | {np.max(e_ours):.1e} | {worst_theirs:.1e} | {bad} |")
+            table.append([name, g, float(np.max(e_ours)), float(worst_theirs), bad])
+    if args.json:
+        import nbnumba
+        with open(args.json, "w") as f:
+            json.dump({"command": "python benchmarks/accuracy.py",
+                       "date": datetime.date.today().isoformat(), "references": len(rows),
+                       "versions": {"nbnumba": nbnumba.__version__, "scipy": scipy.__version__,
+                                    "numpy": np.__version__, "python": platform.python_version()},
+                       "columns": ["function", "regime", "nbnumba", "scipy",
+                                   "scipy non-finite where the truth is finite"],
+                       "rows": table}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,19 @@
 """nbnumba vs scipy, NumPy+scipy.special, torch (scvi's formula) and JAX, in one run.
 
-    python benchmarks/bench_core.py [--cells 20000] [--genes 2000]
+    python benchmarks/bench_core.py [--cells 20000] [--genes 2000] [--json PATH]
 
 A realistic counts matrix (cells x genes, ~65% zeros, per-gene theta,
 per-cell x gene mu) goes through every implementation on this machine in the
 same process; the table gives throughput (million elements per second) and the
 ratio to scipy.stats.nbinom. Peers that are not installed are reported as
-such. Machines here are noisy: compare ratios within one run.
+such. Machines here are noisy: compare ratios within one run. ``--json PATH``
+also writes the tables as JSON (the documentation's speed tables are made
+from it).
 """
 import argparse
+import datetime
+import json
+import platform
 import os
 import subprocess
 import sys
@@ -68,7 +73,12 @@ def peers_logpmf(X, mu, theta):
     return rows
 
 
+TABLES = []
+
+
 def table(title, rows, size, repeat):
+    TABLES.append({"title": title, "elements": size,
+                   "columns": ["implementation", "Melem/s", "vs scipy"], "rows": []})
     print(f"\n### {title} ({size:.3g} elements)\n")
     print("| implementation | Melem/s | vs scipy |")
     print("|---|---:|---:|")
@@ -79,6 +89,7 @@ def table(title, rows, size, repeat):
         rate = size / t / 1e6
         base = base or rate
         print(f"| {label} | {rate:.1f} | {rate / base:.1f}x |")
+        TABLES[-1]["rows"].append([label, rate, rate / base])
 
 
 def startup_times():
@@ -105,6 +116,7 @@ def main():
     ap.add_argument("--genes", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--quantile-size", type=int, default=2_000_000)
+    ap.add_argument("--json", metavar="PATH", help="also write the tables as JSON")
     args = ap.parse_args()
     X, mu, theta = counts_matrix(args.cells, args.genes)
     print(f"nbnumba {nbnumba.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
@@ -125,6 +137,14 @@ def main():
     table("ppf", [("scipy.stats.nbinom.ppf", lambda: scipy.stats.nbinom.ppf(q, n, p[:m])),
                   ("nbnumba.ufuncs.ppf", lambda: ufuncs.ppf(q, mu[:m], theta))], q.size, args.repeat)
     startup_times()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"command": "python benchmarks/bench_core.py " + " ".join(sys.argv[1:]),
+                       "date": datetime.date.today().isoformat(),
+                       "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+                       "versions": {"nbnumba": nbnumba.__version__, "numpy": np.__version__,
+                                    "scipy": scipy.__version__},
+                       "matrix": list(X.shape), "tables": TABLES}, f, indent=1)
 
 
 if __name__ == "__main__":
