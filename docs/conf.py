@@ -65,7 +65,10 @@ EXTRA = {"stats": ["nbinom_gen", "nbinom_frozen", "zinbinom_gen", "zinbinom_froz
 EXPORTS = {"reductions": ["loglik"],
            "gpu": [*nbnumba.ufuncs.__all__, "rvs"]}
 #: Top-level names whose home module is private: documented as ``nbnumba.<name>``.
-CONVERSIONS = sorted(n for n, m in nbnumba._WHERE.items() if m.startswith("_"))
+CONVERSIONS = sorted(n for n, m in nbnumba._WHERE.items() if m == "_params")
+if any(m.startswith("_") and m != "_params" for m in nbnumba._WHERE.values()):
+    raise ValueError("a top-level name comes from a private module other than _params: "
+                     "document it on a page of its own in docs/conf.py")
 
 
 def _exports(name):
@@ -115,6 +118,18 @@ def _write(path, text):
 
 def _api_index(pages):
     lines = [".. toctree::", "   :maxdepth: 1", ""] + [f"   {p}" for p in pages]
+    lines += ["", "Top-level names", "---------------", "",
+              "``import nbnumba`` gives these names, each loaded on first use:", ""]
+    for name in sorted(nbnumba._WHERE):
+        home = nbnumba._WHERE[name]
+        if home.startswith("_"):
+            target = f"nbnumba.{name}"
+        elif name in _exports(home)[1]:
+            target = f"nbnumba.{home}.{name}"
+        else:       # the link would dangle: fail the build, naming the fix
+            raise ValueError(f"nbnumba.{name} comes from nbnumba.{home}, whose API page does not "
+                             f"list it: add it to that module's __all__ (or EXPORTS in conf.py)")
+        lines.append(f"- ``nbnumba.{name}``: :py:obj:`{target}`")
     _write(os.path.join(HERE, "_generated", "api_toctree.rst"), "\n".join(lines) + "\n")
 
 
