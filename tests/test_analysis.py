@@ -217,6 +217,15 @@ def test_size_factors():
                                tot / math.exp(np.mean(np.log(tot))), rtol=1e-14)
     r = nbnumba.test_de(X, D, size_factors="poscounts")
     np.testing.assert_array_equal(r.size_factors, got)
+    # DESeq2 1.38.3: sizeFactors(estimateSizeFactors(dds, type = "poscounts")) of Y' (genes x
+    # cells there), printed with %.17g
+    Y = [[0, 1, 1, 5, 4, 2, 2, 3, 3], [0, 4, 9, 0, 8, 7, 2, 7, 4], [0, 0, 0, 0, 1, 8, 2, 8, 12],
+         [0, 5, 9, 1, 5, 4, 1, 3, 3], [0, 1, 3, 1, 6, 1, 6, 10, 10],
+         [0, 1, 2, 3, 0, 0, 32, 4, 19], [0, 3, 19, 2, 3, 0, 1, 3, 6]]
+    deseq2 = [0.55828137625812213, 1.8834711429465445, 1.402565577584322, 0.843962313391873,
+              0.94545289223715134, 1.0458245918867912, 0.81253656620038117]
+    np.testing.assert_allclose(analysis._size_factors("poscounts", np.array(Y), "dense"),
+                               deseq2, rtol=1e-14)
 
 
 def test_bad_input():

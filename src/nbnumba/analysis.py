@@ -338,7 +338,7 @@ def test_de(X: ArrayLike, design: ArrayLike, *, reduced_design: Optional[ArrayLi
     rank = np.linalg.matrix_rank(D)
     if rank < p:
         return empty(f"design is rank-deficient (rank {rank} < {p} columns)", 0)
-    opts = dict(axis=0, cox_reid=cox_reid, max_iter=max_iter, tol=tol)
+    opts: dict[str, Any] = dict(axis=0, cox_reid=cox_reid, max_iter=max_iter, tol=tol)
     if method == "lrt":
         if p < 2 and reduced_design is None:
             raise ValueError("the LRT needs a design of 2 or more columns, or a reduced_design")
@@ -492,8 +492,8 @@ def pseudobulk(X: ArrayLike, groups: Any, *, axis: int = 0) -> Tuple[Any, dict]:
 def _half_deviance(x, mu, th):
     """x log(x/mu) - (x + th) log((x + th)/(mu + th)), the NB unit deviance
     over 2 (th = inf: Poisson's x log(x/mu) - (x - mu)), without
-    cancellation: for |x - mu| < mu/2 its series in a = (x - mu)/mu, whose
-    terms share a sign or alternate decreasing; else
+    cancellation: for |x - mu| < mu/4 its series in a = (x - mu)/mu, whose
+    terms share a sign or alternate decreasing (at most ~25 terms); else
     x log1p(e) - th log1p(b), e = th (x - mu)/(mu (x + th)),
     b = (x - mu)/(mu + th), each log1p from its ratio where |e|, |b| >= 1/2
     (no 1 + e formed by rounding)."""
@@ -512,7 +512,7 @@ def _half_deviance(x, mu, th):
         return th * np.log1p(r) if r < np.inf else th * (np.log(mu) - np.log(th))
     d = x - mu
     a = d / mu
-    if abs(a) < 0.5:
+    if abs(a) < 0.25:
         # sum_{k>=2} mu (-a)^k / (k (k - 1)) c_k, c_k = 1 - q^(k-1), q = mu / (mu + th):
         # c_2 = 1 - q, c_(k+1) = (1 - q) + q c_k (positive terms only)
         if th == np.inf:
@@ -596,25 +596,28 @@ def _deviance(x, mu, th, zl):
 
 
 def _quantile(x, mu, th, zl, v):
+    """x, mu, th, zl (or None) and v of one shape."""
     from scipy.special import ndtri_exp
     from . import ufuncs, zinb
     if zl is None:
-        f = (ufuncs.logcdf, ufuncs.logpmf, ufuncs.logsf)
-        extra = {}
+        logcdf, logpmf, logsf = ufuncs.logcdf, ufuncs.logpmf, ufuncs.logsf
+        extra = (lambda sel: {})
     else:
-        f = (zinb.logcdf, zinb.logpmf, zinb.logsf)
-        extra = {"zi_logits": zl}
-    lo = f[0](x - 1.0, mu, th, **extra)
-    lp = f[1](x, mu, th, **extra)
-    hi = f[2](x, mu, th, **extra)
-    # u = F(x - 1) + v P(x) and 1 - u = S(x) + (1 - v) P(x), in logs: the
-    # smaller one carries the tail without rounding to 0 or 1
+        logcdf, logpmf, logsf = zinb.logcdf, zinb.logpmf, zinb.logsf
+        extra = (lambda sel: {"zi_logits": zl[sel]})
+    everything = (slice(None),) * np.ndim(x)
+    lp = logpmf(x, mu, th, **extra(everything))
+    # u = F(x - 1) + v P(x), or where u > 1/2, 1 - u = S(x) + (1 - v) P(x): in logs,
+    # the smaller of the two carries a tail without rounding to 0 or 1
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_u = np.logaddexp(lo, np.log(v) + lp)
-        log_1mu = np.logaddexp(hi, np.log1p(-v) + lp)
-        lower = log_u <= np.log(0.5)
-        return np.where(lower, ndtri_exp(np.where(lower, log_u, -1.0)),
-                        -ndtri_exp(np.where(lower, -1.0, log_1mu)))
+        log_u = np.logaddexp(logcdf(x - 1.0, mu, th, **extra(everything)), np.log(v) + lp)
+        out = np.empty(np.shape(x))
+        low = log_u <= np.log(0.5)
+        out[low] = ndtri_exp(log_u[low])
+        up = ~low
+        hi = logsf(x[up], mu[up], th[up], **extra(up))
+        out[up] = -ndtri_exp(np.logaddexp(hi, np.log1p(-v[up]) + lp[up]))
+    return out
 
 
 _KINDS = {"pearson": _pearson, "deviance": _deviance, "quantile": _quantile}
@@ -759,6 +762,7 @@ def residuals(X: ArrayLike, mu: Union[ArrayLike, Tuple[ArrayLike, ArrayLike]],
     elif zi_logits is not None:
         zl = _per_gene(zi_logits, n, g, "zi_logits", genes_rows)
     dask_mu = False
+    mu_c: Any
     if isinstance(mu, tuple):
         if len(mu) != 2:
             raise ValueError("mu as a tuple is (size_factors, gene_means)")
