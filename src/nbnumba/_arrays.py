@@ -46,8 +46,21 @@ def is_sparse(a):
 
 
 def on_device(a):
-    """Whether a is a GPU array (CUDA array interface, or the CUDA simulator's)."""
+    """Whether a is a GPU array (CUDA array interface, or the CUDA simulator's).
+
+    torch tensors are asked their device: a CUDA tensor that requires grad
+    raises from ``__cuda_array_interface__`` (so from ``hasattr``)."""
+    if is_torch(a):
+        return getattr(a, "is_cuda", False) is True
     return hasattr(a, "__cuda_array_interface__") or hasattr(a, "__cuda_ndarray__")
+
+
+def needs_grad(*args):
+    """Whether a torch tensor among args requires grad while grad mode is on."""
+    if not any(getattr(a, "requires_grad", False) is True for a in args if is_torch(a)):
+        return False
+    import torch
+    return torch.is_grad_enabled()
 
 
 def target(*args):
@@ -77,8 +90,12 @@ def size(a):
 
 
 def dtype(a):
-    """a's dtype as a NumPy dtype (torch's too: torch.float32 -> float32)."""
-    return np.dtype(str(a.dtype).removeprefix("torch.") if is_torch(a) else a.dtype)
+    """a's dtype as a NumPy dtype (torch's too: torch.float32 -> float32;
+    bfloat16, which NumPy lacks, as float32, the dtype it is computed in)."""
+    if is_torch(a):
+        name = str(a.dtype).removeprefix("torch.")
+        return np.dtype(np.float32 if name == "bfloat16" else name)
+    return np.dtype(a.dtype)
 
 
 def _python_int(a):
@@ -117,7 +134,10 @@ def host(a, name):
     dtype checked: TypeError naming ``name`` for what is not a number."""
     a = _python_int(a)
     if is_torch(a):
-        a = a.detach().numpy()
+        a = a.detach()
+        if str(a.dtype) == "torch.bfloat16":
+            a = a.float()
+        a = a.numpy()
     elif isinstance(a, np.ma.MaskedArray):
         a = a.data
     elif is_sparse(a):

@@ -22,9 +22,10 @@ keep masks (masked in, masked out, as :mod:`nbnumba._arrays`).
 Where ``total_count exp(logits)`` (or ``total_count probs / (1 - probs)``)
 under- or overflows the parameters' dtype, the mean cannot be held as a
 number while the distribution is perfectly regular (``total_count = 2,
-logits = -800`` has ``log p(1) = -799.31``): :class:`FarMean` keeps the
-logits of those elements, and the faces evaluate them from the logits
-(exponential tilting of a representable neighbour; see its docstring).
+logits = -800`` has ``log p(1) = -799.31``): :class:`Parameters` keeps the
+logits of every such parameterization, and the faces call the logit rows
+(:mod:`nbnumba._math.logits`), which evaluate those means from the logits
+on every target.
 """
 import functools
 import importlib
@@ -32,7 +33,7 @@ import math
 
 import numpy as np
 
-from ._arrays import (check, dtype, is_dask, is_torch, on_device, remask,
+from ._arrays import (check, dtype, is_dask, is_torch, on_device, remask, result_dtype,
                       small_float, union_mask)
 
 PARAMETERIZATIONS = (("mu", "theta"), ("total_count", "probs"),
@@ -77,6 +78,7 @@ def as_float(*arrays, names=None):
     """
     arrays = [check(a, names[i] if names else f"parameter {i + 1}")
               for i, a in enumerate(arrays)]
+    weak = [isinstance(a, (bool, int, float)) for a in arrays]
     arrays = [np.ma.getdata(a) if isinstance(a, np.ma.MaskedArray) else a for a in arrays]
     xp = namespace(*arrays)
     if xp is np:
@@ -87,9 +89,11 @@ def as_float(*arrays, names=None):
         kw = {"device": like.device} if xp.__name__ == "torch" else {}
         arrays = [a if on_device(a) or is_torch(a) else xp.asarray(np.asarray(a), **kw)
                   for a in arrays]
-    # float32 only where every array is float32 (or float16): integers are
-    # read in float64, as by the ufuncs (int16 must not round to float32)
-    small = all(small_float(dtype(a)) for a in arrays)
+    # float32 only where every array is float32 (or float16, bfloat16):
+    # integers are read in float64, as by the ufuncs (int16 must not round to
+    # float32); Python numbers are weak, as in NumPy and torch
+    strong = [a for a, w in zip(arrays, weak) if not w]
+    small = bool(strong) and all(small_float(dtype(a)) for a in strong)
     common = np.dtype(np.float32 if small else np.float64)
     return [astype(a, common) for a in arrays]
 
@@ -131,10 +135,10 @@ def _from_logits(total_count, logits):
     xp = namespace(total_count, logits)
     with _errstate():
         mu = total_count * xp.exp(logits)
-        # exp(logits) alone may overflow or underflow while mu does not.
+        # exp(logits) alone may overflow or underflow while mu does not
+        # (no data-dependent branch: torch.compile and the GPU never sync)
         far = (~xp.isfinite(mu) | (mu == 0)) & (total_count > 0)
-        if xp.any(far):
-            mu = xp.where(far, xp.exp(logits + xp.log(total_count)), mu)
+        mu = xp.where(far, xp.exp(logits + xp.log(total_count)), mu)
     return astype(mu, dtype(total_count)), total_count
 
 
@@ -198,10 +202,13 @@ def convert(**params):
                      f"got {sorted(given) or 'none'}")
 
 
-def zi_logits(pi=None, zi_logits=None):
+def zi_logits(pi=None, zi_logits=None, result=None):
     """The zero-inflation logit log(pi / (1 - pi)) from exactly one of
     ``pi`` (in [0, 1]; other values give NaN) and ``zi_logits`` (as is).
-    A Python number gives a Python float (weak in the dtype policy)."""
+    A Python number gives a Python float (weak in the dtype policy). The
+    logit is computed in float64 and given in the dtype ``result`` (the
+    call's result dtype; None: pi's own): a float32 logit would carry
+    float32's rounding into float64 results."""
     if (pi is None) == (zi_logits is None):
         raise ValueError("give exactly one of pi and zi_logits")
     if pi is None:
@@ -209,10 +216,14 @@ def zi_logits(pi=None, zi_logits=None):
     mask = union_mask(pi)
     python = isinstance(pi, (bool, int, float))
     (pi,) = as_float(pi, names=("pi",))
+    want = dtype(pi) if result is None else np.dtype(result)
+    pi = astype(pi, np.float64)
     xp = namespace(pi)
     with _errstate():
         z = xp.log(pi) - xp.log1p(-pi)
         z = xp.where((pi >= 0) & (pi <= 1), z, math.nan)
+    if want == np.float32:
+        z = astype(z, np.float32)
     # a Python number stays one: it does not decide the result dtype
     return float(z) if python else remask(z, mask)
 
@@ -231,315 +242,268 @@ class ZeroInflation:
     def signature(operands):
         """(parameters, call arguments) of a generated function."""
         head = ", ".join(operands[:-1])
-        return f"{head}, pi=None, *, zi_logits=None", f"{head}, _convert(pi, zi_logits)"
+        return (f"{head}, pi=None, *, zi_logits=None",
+                f"{head}, _convert(pi, zi_logits, ({head},))")
 
-    __call__ = staticmethod(zi_logits)
+    @staticmethod
+    def __call__(pi, zl, others):
+        """The logit, float32 only where the call's result is (``others``:
+        its other operands)."""
+        return zi_logits(pi, zl, None if pi is None else result_dtype((*others, pi)))
 
 
 # ---------------------------------------------------------------------------
-# Means beyond the floating range, kept as logits
+# One parameter layer under both faces
+
+#: The parameterizations by their given names -> their canonical name.
+_SETS = {frozenset(("mu", "theta")): "mean", frozenset(("total_count", "probs")): "probs",
+         frozenset(("total_count", "logits")): "logits", frozenset(("n", "p")): "scipy"}
+#: torch's support of each given parameter (validate=True): the check, its
+#: printed form. Infinite means are no distribution (theta = inf is Poisson).
+_CHECKS = {
+    "total_count": (lambda v: (v >= 0) & (v < math.inf), "nonnegative() and finite"),
+    "probs": (lambda v: (v >= 0) & (v < 1), "half_open_interval(lower_bound=0.0, upper_bound=1.0)"),
+    "logits": (lambda v: (v == v) & (v < math.inf), "real() and below +inf"),
+    "mu": (lambda v: (v >= 0) & (v < math.inf), "greater_than_eq(lower_bound=0) and finite"),
+    "theta": (lambda v: v >= 0, "greater_than_eq(lower_bound=0)"),
+    "zi_logits": (lambda v: v == v, "real()"),
+}
 
 
-def _softplus(x):
-    """log(1 + exp(x)), exact for any x."""
-    return np.logaddexp(0.0, x)
+def _plain(value):
+    """value for a check: torch tensors detached (comparisons never need
+    their graph, and requires_grad tensors refuse numpy()), host data as
+    NumPy; Dask and device arrays as they are."""
+    if is_torch(value):
+        return value.detach()
+    if is_dask(value) or on_device(value):
+        return value
+    return np.asarray(value.data if isinstance(value, np.ma.MaskedArray) else value)
 
 
-def _log_sigmoid(x):
-    """log(1 / (1 + exp(-x))), exact for any x."""
-    return -np.logaddexp(0.0, -x)
+def all_true(ok):
+    """Whether every element of a boolean array of any family is true (a
+    Dask array is computed; a CUDA tensor synchronises, as in torch's own
+    validate_args)."""
+    if is_torch(ok):
+        return bool(ok.all())
+    if is_dask(ok):
+        return bool(ok.all().compute())
+    return bool(namespace(ok).all(ok))
 
 
-def _log1mexp(x):
-    """log(1 - exp(x)) for x <= 0, exact at both ends."""
+def require(name, value, ok, what):
+    """ValueError in torch's words unless ``ok`` (a boolean array) is all true."""
+    if not all_true(ok):
+        raise ValueError(f"Expected parameter {name} ({type(value).__name__} of shape "
+                         f"{tuple(shape(value))}) of distribution to satisfy the constraint "
+                         f"{what}, but found invalid values:\n{value}")
+
+
+def validate(name, value):
+    """torch's validate_args check of parameter ``name`` (ValueError naming it)."""
+    check_, what = _CHECKS[name]
     with _errstate():
-        return np.where(x > -0.6931471805599453, np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+        require(name, value, check_(_plain(value)), what)
 
 
-#: Below this logit the NB's upper tail is its first term to double
-#: precision (the next ratio is at most exp(L) (1 + theta) < 1e-17 there).
-_LOW_LOGIT = -40.0
-#: Bisection over the bit patterns of [0, inf] (ppf and isf).
-_INF_BITS = int(np.float64(np.inf).view(np.int64))
+def shape(a):
+    from ._arrays import shape as _shape
+    return _shape(a)
 
 
-class FarMean:
-    """Elements whose mean ``theta exp(L)`` (L the logit, ``log(mu / theta)``)
-    lies outside the normal range of the parameters' dtype, evaluated from
-    (theta, L) instead of the under- or overflowed mean.
+class Parameters:
+    """A Negative Binomial (zero-inflated where ``zi_logits`` is given) as
+    every face and target takes it: ``mu``, ``theta``, and where the mean
+    came from logits or probabilities, the float ``logits`` too (means
+    beyond the floating range are evaluated from them). All arrays share
+    one family, device, dtype and shape.
 
-    The log-pmf is exact for any L by exponential tilting: with ``p =
-    sigmoid(L)``, ``log p(k; L) = log p(k; L') + k (log p - log p') - theta
-    (softplus(L) - softplus(L'))`` for any L', which is taken so that the
-    kernels' mean ``theta exp(L')`` is an ordinary number. Beyond it:
-
-    - mean below the range (L <= -40): the upper tail is its first term,
-      ``log sf(k) = log p(floor(k) + 1)``, ``log cdf = log1p(-sf)``; entropy
-      ``p(1) (1 - log p(1))`` (both to double precision);
-    - mean above the range: ``log cdf(k) = log p(k) + log1p(k / theta) +
-      log p + log 2F1(theta + k + 1, 1; theta + 1; 1 - p)`` (the incomplete
-      beta's hypergeometric series, which converges there because k < mean;
-      for theta < 0.1 and k >= 1e15 with lgamma(k + 1 + theta) - lgamma(k +
-      1) by Stirling, where the first two terms would cancel); ``sf`` its
-      complement; skewness and kurtosis from ``theta p`` (finite: ``2 /
-      sqrt(theta)``, ``6 / theta`` in the limit);
-    - ppf and isf: bisection over the doubles in [0, inf] on those tails.
-
-    Against mpmath: log-pmf and log-cdf within ~2e-15 relative, log-sf
-    ~2e-13 where sf is close to 1 (the complement of a tiny cdf); above
-    the range, counts in 1e300..1e303 (or any beyond 1e300 with theta >
-    1e100) carry an absolute error ~1e-16 k theta / 1e300. The
-    zero-inflated NB's functions follow from the NB's (``zl``, the
-    zero-inflation logits; its skewness and kurtosis are not corrected).
-    Entropy above the range stays NaN, as for every mean beyond ~1e10 (the
-    kernel's documented limit); below the range with L > -40 (theta below
-    ~1e-290) only the log-pmf is taken from the logits.
+    Made by :meth:`parse` from any parameterization; :meth:`call` runs a
+    table function on it (the logit rows where logits are kept).
+    ``dtype``: the torch dtype of the results where the parameters are
+    torch tensors (float16 and bfloat16 are computed in float32 and given
+    back in their own dtype), else None.
     """
 
-    HANDLED = ("logpmf", "pmf", "logcdf", "cdf", "logsf", "sf", "ppf", "isf", "entropy")
-
-    def __init__(self, mask, theta, logits, high, zl=None):
-        self.mask, self.theta, self.logits, self.high, self.zl = mask, theta, logits, high, zl
+    def __init__(self, mu, theta, logits=None, zi_logits=None, mask=None, given=None,
+                 dtype=None):
+        self.mu, self.theta, self.logits, self.zi_logits = mu, theta, logits, zi_logits
+        self.mask, self.given, self.dtype = mask, given or {}, dtype
 
     @classmethod
-    def find(cls, mu, theta, logits, zl=None):
-        """The far elements of (mu, theta) as the faces hold them, or None.
-        ``logits``: a function giving the logits (called only when some
-        mean is out of range); ``zl``: the zero-inflation logits."""
-        arrays = (mu, theta) + (() if zl is None else (zl,))
-        if any(is_dask(a) or is_torch(a) or on_device(a) for a in arrays):
-            return None
-        mu, theta = np.asarray(mu), np.asarray(theta)
-        info = np.finfo(mu.dtype)
+    def parse(cls, *, zero_inflated=False, validate_args=False, pi=None, zi_logits=None,
+              **given):
+        """Parse exactly one parameterization: ``(mu, theta)``, ``(total_count,
+        probs)``, ``(total_count, logits)`` or scipy's ``(n, p)``; for the
+        zero-inflated NB also exactly one of ``pi`` and ``zi_logits``.
+        ``validate_args``: torch's checks (ValueError naming the parameter),
+        for every family, tensors that require grad included."""
+        given = {k: v for k, v in given.items() if v is not None}
+        for name, value in given.items():
+            check(value, name)
+        kind = _SETS.get(frozenset(given))
+        if kind is None:
+            accepted = " or ".join("(" + ", ".join(c) + ")" for c in PARAMETERIZATIONS)
+            raise ValueError(f"give exactly one parameterization: {accepted}; "
+                             f"got {sorted(given) or 'none'}")
+        zl = None
+        if zero_inflated:
+            if (pi is None) == (zi_logits is None):
+                raise ValueError("give exactly one of pi and zi_logits")
+            zl = globals()["zi_logits"](pi, zi_logits)
+            given["pi" if pi is not None else "zi_logits"] = pi if pi is not None else zi_logits
+        if validate_args:
+            for name, value in given.items():
+                if name in _CHECKS:
+                    validate(name, value)
+        names = ("mu", "theta") if kind == "mean" else tuple(
+            n for n in ("total_count", "probs", "logits", "n", "p") if n in given)
+        first, second = (given[n] for n in names)
+        arrays = [first, second] + ([] if zl is None else [zl])
+        anames = list(names) + ([] if zl is None else ["zi_logits"])
+        out = _torch_dtype(arrays)
+        arrays = as_float(*arrays, names=anames)
+        a, b = arrays[:2]
+        xp = namespace(*arrays)
+        lg = None
         with _errstate():
-            cand = (theta > 0) & (theta < math.inf) & ((mu < info.tiny) | (mu > info.max))
-        if not cand.any():
-            return None
-        with _errstate():
-            L = np.asarray(logits(), np.float64)
-        full = np.broadcast_shapes(cand.shape, L.shape, () if zl is None else np.shape(zl))
-        cand = np.broadcast_to(cand, full) & np.isfinite(np.broadcast_to(L, full))
-        if not cand.any():
-            return None
-        theta64 = np.broadcast_to(theta.astype(np.float64), full)
-        L = np.broadcast_to(L, full)
-        with _errstate():
-            high = np.log(theta64) + L > 0
-        zl = None if zl is None else np.broadcast_to(np.asarray(zl, np.float64), full)
-        return cls(cand, theta64, L, high, zl)
+            if kind == "mean":
+                mu, theta = a, b
+            elif kind == "logits":
+                mu, theta = _from_logits(a, b)
+                lg = b
+            elif kind == "probs":
+                mu, theta = _from_probs(a, b)
+                lg = astype(xp.log(b) - xp.log1p(-b), dtype(b))
+            else:
+                n = astype(xp.where(a > 0, a, math.nan), dtype(a))
+                mu, theta = _from_scipy(n, b)
+                lg = astype(xp.log1p(-b) - xp.log(b), dtype(b))
+        ops = [mu, theta] + ([] if lg is None else [lg]) + ([] if zl is None else [arrays[2]])
+        full = np.broadcast_shapes(*(shape(o) for o in ops))
+        ops = [xp.broadcast_to(o, full) for o in ops]
+        mu, theta = ops[:2]
+        lg = ops[2] if lg is not None else None
+        zl = ops[-1] if zl is not None else None
+        if validate_args and kind != "mean":
+            # scvi-tools' constraints on the derived (mu, theta); a mean
+            # beyond the floating range (mu = inf from finite logits) is valid
+            for name, value in (("mu", mu), ("theta", theta)):
+                with _errstate():
+                    require(name, value, _plain(value) >= 0, "greater_than_eq(lower_bound=0)")
+        mask = union_mask(*given.values())
+        if mask is not None:
+            mask = np.broadcast_to(mask, np.broadcast_shapes(mask.shape, full))
+        return cls(mu, theta, lg, zl, mask, given, out)
 
-    # ------------------------------------------------------------ the NB
-    @staticmethod
-    def _logpmf(call, k, th, L):
-        """log p(k) of NB(theta, logit L), exact (tilted from a representable mean)."""
-        with _errstate():
-            # the kernel at mean theta exp(L'), then the tilt to L. Above the
-            # range the kernel's k log p' and the tilt's -k log p' cancel to
-            # ~ k theta / mean': the mean' is taken near k (up to 1e300, where
-            # the kernel is exact; the residual is ~1e-16 k theta / 1e300)
-            kk = np.where(np.isfinite(k) & (k > 1e280), k, 1e280)
-            target = np.where(L > 0, np.minimum(kk, 1e300), 1e-280)
-            Lp = np.clip(np.log(target) - np.log(th), -709.0, 709.0)
-            mup = th * np.exp(Lp)
-            base = np.asarray(call("logpmf", (k, mup, th)), np.float64)
-            shift = k * (_log_sigmoid(L) - _log_sigmoid(Lp)) - th * (_softplus(L) - _softplus(Lp))
-            res = np.where(base == -np.inf, -np.inf, base + shift)
-            # log p(0) = -theta softplus(L) exactly (the sum above cancels to it)
-            p0 = np.where(L < -37.0, -np.exp(np.log(th) + L), -th * _softplus(L))
-            res = np.where(k == 0, p0, res)
-            # counts beyond 1e303 (integers): Stirling's difference directly,
-            # lgamma(k + theta) - lgamma(k + 1) = (theta - 1) log k + theta (theta - 1) / 2k
-            huge = (k > 1e303) & np.isfinite(k) & (th <= 1e100)
-            if huge.any():
-                import scipy.special as sc
-                kh, th_, L_ = k[huge], th[huge], L[huge]
-                res[huge] = ((th_ - 1.0) * np.log(kh) + th_ * (th_ - 1.0) / (2.0 * kh)
-                             - sc.gammaln(th_) + kh * _log_sigmoid(L_) - th_ * _softplus(L_))
-            return res
+    # ----------------------------------------------------------- queries
+    @property
+    def xp(self):
+        return namespace(self.mu)
 
-    def _nb_tails(self, call, k, th, L, high):
-        """(log cdf, log sf, handled) of the NB at k."""
-        with _errstate():
-            kf = np.floor(k)
-            low = ~high & (L <= _LOW_LOGIT)
-            inner = np.isfinite(kf) & (kf >= 0)
-            lc = np.full(k.shape, np.nan)
-            ls = np.full(k.shape, np.nan)
-            # below the range: the first term of the upper tail
-            if low.any():
-                i = low & inner
-                ls[i] = self._logpmf(call, kf[i] + 1.0, th[i], L[i])
-                lc[i] = _log1mexp(ls[i])
-            if high.any():
-                i = high & inner
-                lc[i] = self._high_logcdf(call, kf[i], th[i], L[i])
-                ls[i] = _log1mexp(lc[i])
-            below, top = low | high, kf == np.inf
-            lc = np.where(below & (kf < 0), -np.inf, np.where(below & top, 0.0, lc))
-            ls = np.where(below & (kf < 0), 0.0, np.where(below & top, -np.inf, ls))
-            return lc, ls, below
+    @property
+    def shape(self):
+        return shape(self.mu)
 
-    def _high_logcdf(self, call, k, th, L):
-        """log cdf(k) of an NB whose mean is above the range (k finite, >= 0)."""
-        x = np.exp(_log_sigmoid(-L))                # 1 - p, tiny
-        t = np.ones_like(k)
-        total = np.ones_like(k)
-        open_ = np.ones(k.shape, bool)
-        for n in range(10000):
-            t = np.where(open_, t * ((th + k + 1.0 + n) / (th + 1.0 + n)) * x, 0.0)
-            total = total + t
-            open_ = t > 1e-17 * total
-            if not open_.any():
-                break
-        total = np.where(open_, np.nan, total)
-        with _errstate():
-            ratio = k / th
-            log1p_ratio = np.where(np.isfinite(ratio), np.log1p(ratio),
-                                   np.logaddexp(np.log(k), np.log(th)) - np.log(th))
-            res = self._logpmf(call, k, th, L) + log1p_ratio + _log_sigmoid(L) + np.log(total)
-            # small theta, large counts: log p(k) and log1p(k / theta) nearly
-            # cancel there; the same sum with lgamma(k + 1 + theta) - lgamma(k + 1)
-            # by Stirling (theta log(k + 1) + theta (theta - 1) / 2(k + 1)) has
-            # no cancellation
-            big = (th < 0.1) & (k >= 1e15)
-            if big.any():
-                import scipy.special as sc
-                kb, tb, Lb = k[big] + 1.0, th[big], L[big]
-                res[big] = (tb * (np.log(kb) - _softplus(Lb)) + kb * _log_sigmoid(Lb)
-                            + tb * (tb - 1.0) / (2.0 * kb) - sc.gammaln(tb + 1.0)
-                            + np.log(total[big]))
+    @property
+    def distribution(self):
+        return "nbinom" if self.zi_logits is None else "zinb"
+
+    def operands(self, detach=False):
+        """(table name, operands) of the log-likelihood rows: (mu, theta[,
+        zi_logits]) for the NB or ZINB table, or (mu, theta, logits[,
+        zi_logits]) for the logit rows. ``detach``: torch tensors detached
+        (the autograd Function's backward differentiates them)."""
+        ops = [self.mu, self.theta] + ([] if self.logits is None else [self.logits]) + (
+            [] if self.zi_logits is None else [self.zi_logits])
+        if detach:
+            ops = [o.detach() if is_torch(o) else o for o in ops]
+        return ops
+
+    def row(self, name):
+        """(distribution, function) of table function ``name`` here."""
+        if self.logits is None:
+            return self.distribution, name
+        return "logits", name if self.zi_logits is None else "zinb_" + name
+
+    def call(self, name, x=None):
+        """Function ``name`` (``logpmf``, ``cdf``, ``ppf``, ... ``entropy``)
+        at x (None for entropy), by the table's kernels on the parameters'
+        target. torch results in :attr:`dtype`."""
+        from .ufuncs import dispatch
+        distribution, fname = self.row(name)
+        args = tuple(self.operands(detach=True))
+        if x is not None:
+            args = (self.value(x),) + args
+        res = dispatch(distribution, fname, args)
+        return self.give(res)
+
+    def value(self, x):
+        """A torch value in the parameters' float dtype (torch's promotion
+        of integer counts; float16/bfloat16 computed in float32)."""
+        if self.dtype is not None and is_torch(x):
+            x = x.detach()
+            if not x.is_floating_point() or x.dtype != self.mu.dtype:
+                x = x.to(self.mu.dtype)
+        return x
+
+    def give(self, res):
+        """A result in the parameters' torch dtype (NumPy results as they are)."""
+        if self.dtype is not None and is_torch(res) and res.dtype != self.dtype \
+                and res.is_floating_point():
+            return res.to(self.dtype)
         return res
 
-    # ------------------------------------------------- all the functions
-    def _logs(self, call, k, th, L, high, z):
-        """(log pmf, log cdf, log sf, tails handled) at k, NB or ZINB."""
-        lp = self._logpmf(call, k, th, L)
-        lc, ls, ok = self._nb_tails(call, k, th, L, high)
-        if z is None:
-            return lp, lc, ls, ok
-        lpi, l1pi = _log_sigmoid(z), _log_sigmoid(-z)
-        with _errstate():
-            kf = np.floor(k)
-            lp = np.where(k == 0, np.logaddexp(lpi, l1pi + lp), l1pi + lp)
-            lc = np.where(kf < 0, -np.inf, np.logaddexp(lpi, l1pi + lc))
-            ls = np.where(kf < 0, 0.0, l1pi + ls)
-        return lp, lc, ls, ok
-
-    def _values(self, name, call, k, th, L, high, z):
-        """(values, handled) of function ``name`` at the far elements."""
-        if name == "entropy":
-            low = ~high & (L <= _LOW_LOGIT)
-            lp1 = self._logpmf(call, np.ones_like(th), th, L)
-            l1pi = 0.0 if z is None else _log_sigmoid(-z)
-            with _errstate():
-                h = np.exp(l1pi + lp1) * (1.0 - l1pi - lp1)
-            return np.where(np.isnan(h) & (l1pi == -np.inf), 0.0, h), low
-        if name in ("ppf", "isf"):
-            return self._quantile(name, call, k, th, L, high, z)
-        lp, lc, ls, ok = self._logs(call, k, th, L, high, z)
-        with _errstate():
-            if name in ("logpmf", "pmf"):
-                v = lp if name == "logpmf" else np.exp(lp)
-                return v, np.ones(k.shape, bool)
-            cdf = np.where(lc > -0.6931, -np.expm1(ls), np.exp(lc))
-            sf = np.where(ls > -0.6931, -np.expm1(lc), np.exp(ls))
-        return {"logcdf": lc, "logsf": ls, "cdf": cdf, "sf": sf}[name], ok
-
-    def _quantile(self, name, call, q, th, L, high, z):
-        """ppf / isf by bisection over the doubles in [0, inf]."""
-        ok = high | (L <= _LOW_LOGIT)
-        with _errstate():
-            logq = np.log(q)
-        lo = np.zeros(q.shape, np.int64)
-        hi = np.full(q.shape, _INF_BITS, np.int64)
-        inside = ok & (q > 0) & (q < 1)
-        for _ in range(64):
-            live = inside & (lo < hi)
-            if not live.any():
-                break
-            mid = lo + (hi - lo) // 2
-            k = mid[live].view(np.float64)
-            _, lc, ls, _ = self._logs(call, k, th[live], L[live], high[live],
-                                      None if z is None else z[live])
-            hit = lc >= logq[live] if name == "ppf" else ls <= logq[live]
-            m = np.zeros(q.shape, bool)
-            m[live] = hit
-            hi = np.where(m, mid, hi)
-            m[live] = ~hit
-            lo = np.where(m & live, mid + 1, lo)
-        res = lo.view(np.float64)
-        first, last = (-1.0, np.inf) if name == "ppf" else (np.inf, -1.0)
-        res = np.where(q == 0, first, np.where(q == 1, last, res))
-        res = np.where((q < 0) | (q > 1) | np.isnan(q), np.nan, res)
-        return res, ok
-
-    # --------------------------------------------------------- the faces
-    def fix(self, name, x, res, call):
-        """res (the kernels' result of function ``name`` at x, NumPy) with the
-        far elements evaluated from their logits. ``call(name, args)``
-        evaluates an NB function (the kernels)."""
-        if name not in self.HANDLED or not isinstance(res, (np.ndarray, np.generic)):
-            return res
-        nb = functools.partial(call, "nbinom")
-        if x is None:
-            full = self.mask.shape
-            xs = None
-        else:
-            xa = np.asarray(np.ma.getdata(x), np.float64)
-            full = np.broadcast_shapes(xa.shape, self.mask.shape)
-        m = np.broadcast_to(self.mask, full)
-        if not m.any():
-            return res
-        if x is not None:
-            xs = np.broadcast_to(xa, full)[m]
-
-        def sel(a):
-            return None if a is None else np.broadcast_to(a, full)[m]
-
-        vals, ok = self._values(name, nb, xs, sel(self.theta), sel(self.logits), sel(self.high),
-                                sel(self.zl))
-        data = np.array(np.broadcast_to(np.ma.getdata(res), full))
-        sub = data[m]
-        sub[ok] = vals[ok]
-        data[m] = sub
-        if isinstance(res, np.ma.MaskedArray):
-            return np.ma.masked_array(data, mask=np.ma.getmaskarray(res))
-        return data[()] if data.ndim == 0 else data
-
-    def moments(self, skew, kurt):
-        """The NB's skewness and kurtosis with the far elements from their
-        logits: ``(2 - p) / sqrt(theta s)``, ``(p**2 + 6 (1 - p)) / (theta
-        s)``, s = sigmoid(L), p = 1 - s (scipy's p)."""
-        if self.zl is not None:
-            return skew, kurt
-        m = self.mask
-        th, L = self.theta[m], self.logits[m]
-        with _errstate():
-            lts = np.log(th) + _log_sigmoid(L)
-            p = np.exp(_log_sigmoid(-L))
-            s = (2.0 - p) * np.exp(-0.5 * lts)
-            k = (p * p + 6.0 * (1.0 - p)) * np.exp(-lts)
-        out = []
-        for a, v in ((skew, s), (kurt, k)):
-            a = np.array(np.broadcast_to(np.asarray(a), m.shape))
-            a[m] = v
-            out.append(a)
-        return tuple(out)
-
-    def logits_of(self, value):
-        """``to_logits`` with the far elements' own logits."""
-        v = np.array(np.broadcast_to(np.asarray(value), self.mask.shape))
-        v[self.mask] = self.logits[self.mask]
-        return v
-
-    def probs_of(self, value):
-        """``to_probs`` with the far elements' sigmoid(L)."""
-        v = np.array(np.broadcast_to(np.asarray(value), self.mask.shape))
-        v[self.mask] = np.exp(_log_sigmoid(self.logits[self.mask]))
-        return v
-
     def expand(self, batch_shape):
-        """The same elements broadcast to ``batch_shape`` (views)."""
-        def b(a):
-            return None if a is None else np.broadcast_to(a, batch_shape)
-        return FarMean(b(self.mask), b(self.theta), b(self.logits), b(self.high), b(self.zl))
+        """The same parameters broadcast to ``batch_shape`` (views)."""
+        xp = self.xp
+        b = [None if a is None else xp.broadcast_to(a, batch_shape)
+             for a in (self.mu, self.theta, self.logits, self.zi_logits)]
+        mask = None if self.mask is None else np.broadcast_to(self.mask, batch_shape)
+        return Parameters(*b, mask, self.given, self.dtype)
+
+    def far_moments(self, skew, kurt):
+        """The NB's skewness and kurtosis with the means beyond the floating
+        range from their logits: ``(2 - p) / sqrt(theta s)``, ``(p**2 + 6 (1 -
+        p)) / (theta s)``, s = sigmoid(L), p = 1 - s (scipy's p)."""
+        if self.logits is None or self.zi_logits is not None:
+            return skew, kurt
+        xp = self.xp
+        L, th = self.logits, self.theta
+        with _errstate():
+            far = ((self.mu < 1.1754943508222875e-38) | (self.mu > 1.7976931348623157e308)) \
+                & (th > 0) & (th < math.inf) & xp.isfinite(L)
+            L64 = astype(L, np.float64)
+            th64 = astype(th, np.float64)
+            lts = xp.log(th64) - _softplus(xp, -L64)
+            p = xp.exp(-_softplus(xp, L64))
+            s = (2.0 - p) * xp.exp(-0.5 * lts)
+            k = (p * p + 6.0 * (1.0 - p)) * xp.exp(-lts)
+            return (xp.where(far, astype(s, dtype(skew)), skew),
+                    xp.where(far, astype(k, dtype(kurt)), kurt))
+
+
+def _softplus(xp, x):
+    """log(1 + exp(x)), exact for any x, in x's family."""
+    if xp is np:
+        return np.logaddexp(0.0, x)
+    if xp.__name__ == "torch":
+        return xp.nn.functional.softplus(x, beta=1.0, threshold=20.0)
+    return xp.logaddexp(0.0, x)
+
+
+def _torch_dtype(arrays):
+    """The torch dtype of results for these parameters (torch's promotion:
+    Python numbers weak), or None where none is a tensor."""
+    tensors = [a for a in arrays if is_torch(a)]
+    if not tensors:
+        return None
+    import torch
+    out = tensors[0].dtype
+    for t in tensors[1:]:
+        out = torch.promote_types(out, t.dtype)
+    for a in arrays:
+        if not is_torch(a) and not isinstance(a, (bool, int, float)):
+            out = torch.promote_types(out, getattr(torch, np.asarray(a).dtype.name))
+    return out if out.is_floating_point else torch.get_default_dtype()

@@ -21,10 +21,22 @@ parameters and scvi-tools' on (mu, theta), and rejects an infinite mean
 (``mu = inf``, ``total_count = inf``, ``logits = +inf``; ``theta = inf`` is
 the Poisson limit and valid). A mean beyond the floating range given by
 logits (``total_count = 2, logits = -800``) is a valid distribution: its
-functions are evaluated from the logits (:class:`nbnumba._params.FarMean`).
-Masked parameters give masked results (NumPy; the union of the masks).
+functions are evaluated from the logits on every target (the logit rows of
+:mod:`nbnumba._math.logits`). Masked parameters give masked results (NumPy;
+the union of the masks).
+
+torch: results follow torch's dtype promotion (integer counts take the
+parameters' dtype; float16 and bfloat16 are computed in float32 and given
+back in their own dtype, under ``torch.autocast`` too); ``log_prob`` is
+differentiable in the parameters, twice (the Hessian kernels), and off the
+support gives scvi-tools' continuous extension with its warning;
+``validate_args`` follows torch's semantics (tensors that require grad
+included). The scvi-tools contract: ``scale`` in the constructor and in
+``arg_constraints``, :meth:`NegativeBinomial.get_normalized`; see
+:mod:`nbnumba.scvi` to use these classes inside scvi-tools' models.
 """
 import warnings
+from typing import Any, Optional
 
 import numpy as np
 
@@ -46,9 +58,7 @@ class _Constraint:
         return f"{type(self).__name__}({args})"
 
 
-def _array(value):
-    """value as an array; Dask and GPU arrays stay where they are."""
-    return value if _params.is_dask(value) or _params.on_device(value) else np.asarray(value)
+_array = _params._plain
 
 
 class GreaterThanEq(_Constraint):
@@ -99,12 +109,6 @@ class constraints:
 _GIVEN_CONSTRAINTS = {"total_count": constraints.nonnegative,
                       "probs": HalfOpenInterval(0.0, 1.0),
                       "logits": constraints.real}
-#: Given parameters that must also be below +inf: each makes the mean infinite.
-_FINITE = {"mu": "an infinite mean is not a distribution; theta = inf is the Poisson limit",
-           "total_count": "total_count = inf gives an infinite mean",
-           "logits": "logits = +inf gives an infinite mean"}
-
-
 def _warn_outside():
     """torch's warning for log_prob values off the support (validate_args)."""
     warnings.warn("The value argument must be within the support of the distribution",
@@ -113,7 +117,7 @@ def _warn_outside():
 
 class NegativeBinomial:
     """Negative Binomial distribution, scvi-tools' API on NumPy, Dask, CuPy or
-    torch CUDA arrays.
+    torch arrays.
 
     Parameters
     ----------
@@ -125,71 +129,77 @@ class NegativeBinomial:
     mu, theta : array_like, optional
         Mean and inverse dispersion (scvi-tools' parameterization);
         ``theta = inf`` is Poisson.
+    scale : array_like, optional
+        The decoder's normalized expression, kept as scvi-tools does
+        (:meth:`get_normalized`); no computation uses it.
     validate_args : bool, optional
         Raise ``ValueError`` for invalid parameters and warn for values
         outside the support. None: the class default.
     """
 
     arg_constraints = {"mu": constraints.greater_than_eq(0),
-                       "theta": constraints.greater_than_eq(0)}
+                       "theta": constraints.greater_than_eq(0),
+                       "scale": constraints.greater_than_eq(0)}
     support = constraints.nonnegative_integer
     has_enumerate_support = False
     has_rsample = False
     event_shape = ()
     _default_validate_args = False
-    _distribution = "nbinom"
-    _param_names = ("mu", "theta")
+    _zero_inflated = False
 
-    def __init__(self, total_count=None, probs=None, logits=None, mu=None, theta=None,
-                 validate_args=None):
-        given = {"total_count": total_count, "probs": probs, "logits": logits,
-                 "mu": mu, "theta": theta}
-        for name, value in given.items():
-            if value is not None:
-                _arrays.check(value, name)
+    def __init__(self, total_count: Any = None, probs: Any = None, logits: Any = None,
+                 mu: Any = None, theta: Any = None, scale: Any = None,
+                 validate_args: Optional[bool] = None) -> None:
+        self._init(dict(total_count=total_count, probs=probs, logits=logits, mu=mu,
+                        theta=theta), {}, scale, validate_args)
+
+    def _init(self, given, zi, scale, validate_args):
         self._validate_args = (self._default_validate_args if validate_args is None
                                else bool(validate_args))
-        if self._validate_args:
-            for name, value in given.items():
-                if value is not None and name in _GIVEN_CONSTRAINTS:
-                    self._check(name, value, _GIVEN_CONSTRAINTS[name])   # computes Dask input
-            for name, why in _FINITE.items():
-                if given[name] is not None:
-                    self._check_finite(name, given[name], why)
-        mu, theta = _params.convert(**given)
-        shape = np.broadcast_shapes(_arrays.shape(mu), _arrays.shape(theta))
-        xp = _params.namespace(mu, theta)
-        self.mu = xp.broadcast_to(mu, shape)
-        self.theta = xp.broadcast_to(theta, shape)
-        if self._validate_args:
-            for name, c in self.arg_constraints.items():
-                self._check(name, getattr(self, name), c)
-        given = {k: v for k, v in given.items() if v is not None}
-        self._mask = _arrays.union_mask(*given.values(), *self._extra_given())
-        if self._mask is not None:
-            self._mask = np.broadcast_to(self._mask, np.broadcast_shapes(self._mask.shape,
-                                                                         shape))
-        self._far = None
-        if "logits" in given or "probs" in given:
-            def far_logits():
-                if "logits" in given:
-                    return _params.as_float(given["logits"])[0]
-                q = np.asarray(_params.as_float(given["probs"])[0], np.float64)
-                return np.log(q) - np.log1p(-q)
-            self._far = _params.FarMean.find(self.mu, self.theta, far_logits,
-                                             getattr(self, "zi_logits", None))
+        if scale is not None:
+            _arrays.check(scale, "scale")
+        self._args = (given, zi, scale, validate_args)
+        p = _params.Parameters.parse(zero_inflated=self._zero_inflated,
+                                     validate_args=self._validate_args, **given, **zi)
+        self._p = p
+        self.mu, self.theta = p.mu, p.theta
+        if p.zi_logits is not None:
+            self.zi_logits = p.zi_logits
+        self.scale = scale
 
-    def _extra_given(self):
-        """Further given parameters whose masks count (the zero inflation)."""
-        return ()
+    def _parameters(self):
+        """The parameter layer's object for the current attributes: scvi-tools
+        assigns ``mu`` (importance sampling) and may assign ``theta``; the
+        logits are kept only while the mean is the one they gave."""
+        p = self._p
+        zl = getattr(self, "zi_logits", None)
+        if self.mu is p.mu and self.theta is p.theta and zl is p.zi_logits:
+            return p
+        return _params.Parameters(self.mu, self.theta, None, zl, p.mask, p.given, p.dtype)
+
+    def __deepcopy__(self, memo):
+        """A copy built from copies of the given parameters (torch: leaves
+        such as ``nn.Parameter`` copy, the views derived from them are
+        derived again), with the attributes assigned since copied too."""
+        import copy
+        given, zi, scale, validate = copy.deepcopy(self._args, memo)
+        new = object.__new__(type(self))
+        new._init(given, zi, scale, validate)
+        for name in ("mu", "theta", "zi_logits"):
+            value = self.__dict__.get(name)
+            if value is not getattr(self._p, name):
+                if _arrays.is_torch(value) and not value.is_leaf:
+                    value = value.detach()
+                setattr(new, name, copy.deepcopy(value, memo))
+        return new
 
     def _out(self, res):
         """A result masked where a parameter is (NumPy results)."""
-        return _arrays.remask(res, self._mask)
+        return _arrays.remask(res, self._p.mask)
 
-    def _fix(self, name, x, res):
-        """res with the elements of a mean beyond the floating range from their logits."""
-        return res if self._far is None else self._far.fix(name, x, res, dispatch)
+    def _call(self, name, x=None):
+        p = self._parameters()
+        return self._out(p.call(name, x))
 
     @property
     def _xp(self):
@@ -197,72 +207,71 @@ class NegativeBinomial:
         return _params.namespace(self.mu, self.theta)
 
     @property
-    def _ops(self):
-        """The kernels' parameter operands."""
-        return (self.mu, self.theta)
+    def _torch_dtype(self):
+        return self._p.dtype
 
     @staticmethod
-    def _check(name, value, constraint):
-        ok = constraint.check(value)            # NumPy for host input (torch CPU included)
-        if not _params.namespace(ok).all(ok):
-            raise ValueError(f"Expected parameter {name} of shape {_arrays.shape(value)} to satisfy "
-                             f"the constraint {constraint}, but found invalid values:\n{value}")
-
-    @staticmethod
-    def _check_finite(name, value, why):
-        """ValueError unless value < inf (an infinite mean is no distribution)."""
-        ok = ~(_array(value) == np.inf)
-        if not _params.namespace(ok).all(ok):
-            raise ValueError(f"Expected parameter {name} of shape {_arrays.shape(value)} to be "
-                             f"finite ({why}), but found invalid values:\n{value}")
-
-    @staticmethod
-    def set_default_validate_args(value):
+    def set_default_validate_args(value: bool) -> None:
         """Set the class-wide default of ``validate_args`` to ``value`` (True or False)."""
         if value not in (True, False):
             raise ValueError("set_default_validate_args takes True or False")
         NegativeBinomial._default_validate_args = value
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         def show(a):
             return f"{a.ravel()[0]!r}" if _arrays.size(a) == 1 else f"shape {_arrays.shape(a)}"
         return f"NegativeBinomial(mu: {show(self.mu)}, theta: {show(self.theta)})"
 
+    def get_normalized(self, key: str) -> Any:
+        """scvi-tools' normalized expression by ``key``: ``"mu"`` (the mean) or
+        ``"scale"`` (the decoder's normalized expression); ValueError otherwise."""
+        if key == "mu":
+            return self.mu
+        if key == "scale":
+            return self.scale
+        raise ValueError(f"normalized key {key} not recognized")
+
     # -------------------------------------------------------- parameters
     @property
-    def batch_shape(self):
+    def batch_shape(self) -> tuple:
         return _arrays.shape(self.mu)
 
     @property
-    def total_count(self):
+    def total_count(self) -> Any:
         """theta, torch's number of failures."""
         return self._out(self.theta)
 
     @property
-    def probs(self):
+    def logits(self) -> Any:
+        """log(mu / theta) (the given logits, where given)."""
+        p = self._parameters()
+        if p.logits is not None:
+            return self._out(p.logits)
+        return self._out(_params._to_logits(self.mu, self.theta))
+
+    @property
+    def probs(self) -> Any:
         """torch's success probability mu / (mu + theta) = sigmoid(logits)."""
-        p = _params._to_probs(self.mu, self.theta)
-        return self._out(p if self._far is None else self._far.probs_of(p).astype(p.dtype))
+        p = self._parameters()
+        if p.logits is not None:
+            xp = self._xp
+            with np.errstate(over="ignore"):
+                return self._out(1.0 / (1.0 + xp.exp(-p.logits)))
+        return self._out(_params._to_probs(self.mu, self.theta))
 
     @property
-    def logits(self):
-        """log(mu / theta)."""
-        lg = _params._to_logits(self.mu, self.theta)
-        return self._out(lg if self._far is None else self._far.logits_of(lg).astype(lg.dtype))
-
-    @property
-    def mean(self):
+    def mean(self) -> Any:
         """mu; 0 for the point mass theta = 0 (its variance is 0 too)."""
         with np.errstate(invalid="ignore"):
-            return self._out(self._xp.where(self.theta == 0, 0.0, self.mu))
+            return self._out(self._xp.where(self.theta == 0, 0.0 * self.mu, self.mu))
 
     @property
-    def variance(self):
+    def variance(self) -> Any:
         """mu + mu**2 / theta; 0 for a point mass (mu = 0 or theta = 0)."""
         return self._out(_moments.stats(self.mu, self.theta, self._xp)[1])
 
     @property
-    def stddev(self):
+    def stddev(self) -> Any:
         """sqrt(variance)."""
         return self._apply(self._xp.sqrt, self.variance)
 
@@ -273,131 +282,184 @@ class NegativeBinomial:
             return _arrays.remask(f(np.ma.getdata(res)), np.ma.getmaskarray(res))
         return f(res)
 
-    def expand(self, batch_shape):
+    def expand(self, batch_shape: tuple, _instance: Any = None) -> "NegativeBinomial":
         """The same distribution broadcast to ``batch_shape`` (views, no copy)."""
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        for name in self._param_names:
-            setattr(new, name, self._xp.broadcast_to(getattr(self, name), batch_shape))
-        if self._mask is not None:
-            new._mask = np.broadcast_to(self._mask, batch_shape)
-        if self._far is not None:
-            new._far = self._far.expand(batch_shape)
+        new._p = self._parameters().expand(tuple(batch_shape))
+        new.mu, new.theta = new._p.mu, new._p.theta
+        if new._p.zi_logits is not None:
+            new.zi_logits = new._p.zi_logits
         return new
 
     # ----------------------------------------------------------- methods
-    def log_prob(self, value):
+    def log_prob(self, value: Any) -> Any:
         """Log-pmf at ``value``; exact on the support.
 
         torch tensors in, a torch tensor out, differentiable in the
         parameters (the exact derivative kernels, not autodiff of a
-        formula). Off the support (negative or non-integer values) it
-        returns the continuous extension through log-gamma, as scvi-tools
-        does, and warns when ``validate_args`` is on (host arrays).
+        formula; twice, through the Hessian kernels). Off the support
+        (negative or non-integer values) it returns the continuous
+        extension through log-gamma, as scvi-tools does, on every family,
+        and warns as scvi-tools does (with ``validate_args``; always for
+        the zero-inflated NB).
         """
         _arrays.check(value, "value")
+        p = self._parameters()
         xp = self._xp
         if xp.__name__ == "torch":
             from ._torch import log_prob
-            res = log_prob(self._distribution, value, *self._ops)
-            if self._validate_args and not xp.all(self.support.check(value)):
-                _warn_outside()
+            res = log_prob(dispatch, p, value)
+            off = self._off_support(value)
+            if off is not None:
+                res = xp.where(off, p.give(self._continuous_log_prob(p.value(value))), res)
             return res
-        if any(_params.is_dask(a) for a in (value,) + self._ops):
+        if any(_params.is_dask(a) for a in (value, *p.operands())):
             # lazily, without the support warning (it would need a compute)
-            res = dispatch(self._distribution, "logpmf", (value,) + self._ops)
+            res = p.call("logpmf", value)
             return np.where(self.support.check(value), res, self._continuous_log_prob(value))
         if xp is not np:
-            res = dispatch(self._distribution, "logpmf", (value,) + self._ops)
-            if self._validate_args and not xp.all(self.support.check(value)):
-                _warn_outside()
-            return res
+            res = p.call("logpmf", value)
+            off = self._off_support(value)
+            return res if off is None else xp.where(off, self._continuous_log_prob(value), res)
         masked = isinstance(value, np.ma.MaskedArray)
-        res = dispatch(self._distribution, "logpmf", (value,) + self._ops)
-        res = self._fix("logpmf", value, res)
+        res = p.call("logpmf", value)
         vmask = np.ma.getmaskarray(res) if masked else None
-        value, res = np.asarray(np.ma.getdata(value)), np.asarray(np.ma.getdata(res))
+        # (not np.ma.getdata for unmasked values: a pandas Series' is its internals)
+        value = np.asarray(value.data if masked else value)
+        res = np.asarray(np.ma.getdata(res))
         # off the support the kernel gives -inf: one reduction spares the
         # full support check on the common path
         low = res.min() if res.size else 0.0
-        if low == -np.inf or np.isnan(low) or self._validate_args:
+        if low == -np.inf or np.isnan(low) or self._warns():
             outside = ~self.support.check(value)
             if np.any(outside):
-                if self._validate_args:
+                if self._warns():
                     _warn_outside()
                 res = np.where(outside, self._continuous_log_prob(value), res).astype(res.dtype)
         if masked:
             res = np.ma.masked_array(res, mask=vmask)
         return self._out(res)
 
-    def _continuous_log_prob(self, x):
-        """scvi-tools' log-gamma formula (without its eps), off the support."""
-        import scipy.special as sc
-        mu, theta = self.mu, self.theta
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            tail, per_count = theta * np.log1p(mu / theta), np.log(mu) - np.log(mu + theta)
-            if self._far is not None:
-                # theta log(1 + mu / theta) = theta softplus(L),
-                # log(mu / (mu + theta)) = log sigmoid(L)
-                L = self._far.logits_of(np.log(mu) - np.log(theta))
-                far = np.broadcast_to(self._far.mask, L.shape)
-                tail = np.where(far, theta * np.logaddexp(0.0, L), tail)
-                per_count = np.where(far, -np.logaddexp(0.0, -L), per_count)
-            return (sc.gammaln(x + theta) - sc.gammaln(theta) - sc.gammaln(x + 1.0)
-                    - tail + x * per_count)
+    def _warns(self):
+        """Whether values off the support warn (scvi-tools: the NB with
+        validate_args, the zero-inflated NB always)."""
+        return self._validate_args
 
-    def cdf(self, value):
+    def _off_support(self, value):
+        """Where value is off the support (a boolean array), warning as
+        scvi-tools; None where nothing is. One reduction decides (on a CUDA
+        tensor a synchronisation, as scvi-tools' own support check; under
+        torch.compile a graph break)."""
+        xp = self._xp
+        v = _params._plain(value)
+        if not _arrays.is_torch(v) and not xp.__name__ == "torch":
+            v = xp.asarray(v)
+        off = ~self.support.check(v)
+        if _params.all_true(~off):
+            return None
+        if self._warns():
+            _warn_outside()
+        return off
+
+    def _continuous_log_prob(self, x):
+        """scvi-tools' log-gamma formula (without its eps), off the support,
+        in the parameters' family (float32 for float16 and bfloat16)."""
+        p = self._parameters()
+        xp = self._xp
+        # torch: the parameters with their graph (autodiff of the formula)
+        ops = p.operands()
+        mu, theta = ops[:2]
+        if xp.__name__ == "torch":
+            if p.dtype is not None and mu.dtype != p.value(x).dtype:
+                ops = [o.to(p.value(x).dtype) for o in ops]
+                mu, theta = ops[:2]
+            if not _arrays.is_torch(x):
+                x = xp.as_tensor(x, dtype=mu.dtype, device=mu.device)
+            x = x.to(mu.dtype)
+            lgamma = xp.lgamma
+        elif xp is np:
+            import scipy.special as sc
+            lgamma = sc.gammaln
+        else:
+            import cupyx.scipy.special as csc
+            lgamma = csc.gammaln
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p.logits is not None:
+                # theta log(1 + mu / theta) = theta softplus(L) and
+                # log(mu / (mu + theta)) = -softplus(-L): exact for far means
+                L = ops[2]
+                tail = theta * _params._softplus(xp, L)
+                per_count = -_params._softplus(xp, -L)
+            else:
+                tail = theta * xp.log1p(mu / theta)
+                per_count = xp.log(mu) - xp.log(mu + theta)
+            res = (lgamma(x + theta) - lgamma(theta) - lgamma(x + 1.0) - tail + x * per_count)
+            if p.zi_logits is not None:
+                res = res - _params._softplus(xp, ops[-1])
+        return res
+
+    def cdf(self, value: Any) -> Any:
         """P(X <= value)."""
         _arrays.check(value, "value")
-        res = dispatch(self._distribution, "cdf", (value,) + self._ops)
-        return self._out(self._fix("cdf", value, res))
+        return self._call("cdf", value)
 
-    def icdf(self, value):
+    def icdf(self, value: Any) -> Any:
         """Smallest k with cdf(k) >= value."""
         _arrays.check(value, "value")
-        res = dispatch(self._distribution, "ppf", (value,) + self._ops)
-        return self._out(self._fix("ppf", value, res))
+        return self._call("ppf", value)
 
-    def entropy(self):
+    def entropy(self) -> Any:
         """Entropy in nats, exact (by summation)."""
         if self._xp is not np and self._xp.__name__ != "torch":
             raise TypeError("entropy is computed on the CPU: pass host parameters")
-        res = dispatch(self._distribution, "entropy", self._ops)
-        return self._out(self._fix("entropy", None, res))
+        return self._call("entropy")
 
-    def perplexity(self):
+    def perplexity(self) -> Any:
         """exp(entropy)."""
         return self._apply(self._xp.exp, self.entropy())
 
-    def sample(self, sample_shape=(), random_state=None):
+    def sample(self, sample_shape: Any = (), random_state: Any = None) -> Any:
         """Draws of shape ``sample_shape + batch_shape``, as floats (like scvi).
 
         Gamma(theta, rate theta / mu) then Poisson, exact, with no clamp, from
-        nbnumba's counter-based sampler; NaN for invalid parameters.
-        ``sample_shape``: an int or a tuple of them. ``random_state``: None
-        (NumPy's global state; torch's default generator, so
-        torch.manual_seed, for torch parameters), an int, a SeedSequence, a
-        torch.Generator, a Generator, a RandomState, or a pair of ints in
-        [0, 2**32): the Philox key itself, by design (anything else raises
-        ValueError).
+        nbnumba's counter-based sampler; NaN for invalid parameters; a mean
+        beyond the floating range (given by logits) draws 0 below it and
+        inf above it. ``sample_shape``: an int or a tuple of them.
+        ``random_state``: None (NumPy's global state; torch's default
+        generator, so torch.manual_seed, for torch parameters), an int, a
+        SeedSequence, a torch.Generator, a Generator, a RandomState, or a
+        pair of ints in [0, 2**32): the Philox key itself, by design
+        (anything else raises ValueError).
         """
         shape = _arrays.size_shape(sample_shape, (), "sample_shape") + tuple(self.batch_shape)
         if random_state is None and self._xp.__name__ == "torch":
             import torch
             random_state = torch.default_generator
-        return self._out(sampling.draw(self._ops, shape, random_state, _params.dtype(self.mu)))
+        p = self._parameters()
+        ops = tuple(o for o in p.operands(detach=True))
+        if p.logits is not None:
+            ops = ops[:2] + ops[3:]
+        out = sampling.draw(ops, shape, random_state, _params.dtype(ops[0]))
+        if p.logits is not None:
+            # a mean above the doubles (mu = inf from finite logits) draws inf
+            xp = self._xp
+            with np.errstate(invalid="ignore"):
+                high = (ops[0] == np.inf) & (p.operands(detach=True)[2] < np.inf)
+            out = xp.where(high, xp.full_like(out, np.inf), out)
+        return self._out(p.give(out))
 
-    def sample_n(self, n):
+    def sample_n(self, n: int) -> Any:
         """``sample((n,))``."""
         return self.sample((n,))
 
-    def rsample(self, sample_shape=()):
+    def rsample(self, sample_shape: Any = ()) -> Any:
         """Not available for any sample_shape: NotImplementedError (no
         reparameterized sampler, as scvi-tools)."""
         raise NotImplementedError("NegativeBinomial has no reparameterized sampler "
                                   "(has_rsample is False)")
 
-    def enumerate_support(self, expand=True):
+    def enumerate_support(self, expand: bool = True) -> Any:
         """Not available (with or without expand): NotImplementedError, the
         support is infinite."""
         raise NotImplementedError("the support of NegativeBinomial is infinite")
@@ -413,7 +475,8 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
         The NB part, as :class:`NegativeBinomial`.
     zi_logits : array_like
         Logit of the zero-inflation probability pi (exact at the extremes:
-        every function works from the logit).
+        every function works from the logit). Its family may differ from
+        the NB part's (a NumPy logit with torch means): it joins theirs.
     scale : array_like, optional
         Kept as an attribute, as scvi-tools does (the decoder's normalized
         expression); not used in any computation.
@@ -423,39 +486,26 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
 
     arg_constraints = {"mu": constraints.greater_than_eq(0),
                        "theta": constraints.greater_than_eq(0),
-                       "zi_logits": constraints.real}
-    _distribution = "zinb"
-    _param_names = ("mu", "theta", "zi_logits")
+                       "zi_logits": constraints.real,
+                       "scale": constraints.greater_than_eq(0)}
+    _zero_inflated = True
 
-    def __init__(self, total_count=None, probs=None, logits=None, mu=None, theta=None,
-                 zi_logits=None, scale=None, validate_args=None):
+    def __init__(self, total_count: Any = None, probs: Any = None, logits: Any = None,
+                 mu: Any = None, theta: Any = None, zi_logits: Any = None, scale: Any = None,
+                 validate_args: Optional[bool] = None) -> None:
         if zi_logits is None:
             raise ValueError("ZeroInflatedNegativeBinomial needs zi_logits")
-        self._given_zi = zi_logits
-        (zl,) = _params.as_float(zi_logits, names=("zi_logits",))
-        self.zi_logits = zl
-        self.scale = scale
-        super().__init__(total_count=total_count, probs=probs, logits=logits, mu=mu,
-                         theta=theta, validate_args=validate_args)
-        xp = self._xp
-        shape = np.broadcast_shapes(_arrays.shape(self.mu), _arrays.shape(zl))
-        self.mu, self.theta, self.zi_logits = (xp.broadcast_to(a, shape)
-                                               for a in (self.mu, self.theta, zl))
-        if self._mask is not None:
-            self._mask = np.broadcast_to(self._mask, shape)
+        self._init(dict(total_count=total_count, probs=probs, logits=logits, mu=mu,
+                        theta=theta), dict(zi_logits=zi_logits), scale, validate_args)
 
-    @property
-    def _ops(self):
-        return (self.mu, self.theta, self.zi_logits)
+    def _warns(self):
+        return True
 
-    def _extra_given(self):
-        return (self._given_zi,)
-
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "ZeroInflated" + super().__repr__()
 
     @property
-    def zi_probs(self):
+    def zi_probs(self) -> Any:
         """pi = sigmoid(zi_logits)."""
         with np.errstate(over="ignore"):
             return self._out(1.0 / (1.0 + self._xp.exp(-self.zi_logits)))
@@ -465,18 +515,14 @@ class ZeroInflatedNegativeBinomial(NegativeBinomial):
             return 1.0 / (1.0 + self._xp.exp(self.zi_logits))
 
     @property
-    def mean(self):
+    def mean(self) -> Any:
         """(1 - pi) mu; 0 for the point mass theta = 0."""
         with np.errstate(invalid="ignore"):
-            mu = self._xp.where(self.theta == 0, 0.0, self.mu)
+            mu = self._xp.where(self.theta == 0, 0.0 * self.mu, self.mu)
         return self._out(self._keep() * mu)
 
     @property
-    def variance(self):
+    def variance(self) -> Any:
         """(1 - pi) mu (1 + mu / theta + pi mu); 0 for a point mass."""
-        return self._out(_moments.stats(self.mu, self.theta, self._xp, self._keep())[1])
-
-    def _continuous_log_prob(self, x):
-        """The NB's continuous extension plus log(1 - pi) (x is off the
-        support, so never 0)."""
-        return super()._continuous_log_prob(x) - np.logaddexp(0.0, self.zi_logits)
+        return self._out(_moments.stats(self.mu, self.theta, self._xp,
+                                        zi_logits=self.zi_logits)[1])

@@ -34,13 +34,10 @@ _KEYWORD_SETS = ({"mu", "theta"}, {"total_count", "probs"}, {"total_count", "log
 _SCIPY_NAMES = ("n", "p", "loc")
 
 
-def _parameters(args, kwds):
-    """(mu, theta, loc, given, logits) from scipy- or keyword-style
-    parameters. scipy's (n, p[, loc]) may be given positionally, by name or
-    both (``nbinom(5, p=0.3)``), as in scipy. ``given``: the parameters as
-    given (for their masks); ``logits``: None, or a function giving the
-    float64 logits log(mu / theta), for the means beyond the floating range
-    (:class:`nbnumba._params.FarMean`)."""
+def _parameters(args, kwds, **zero_inflation):
+    """(parameters, loc) from scipy- or keyword-style parameters: a
+    :class:`nbnumba._params.Parameters`. scipy's (n, p[, loc]) may be given
+    positionally, by name or both (``nbinom(5, p=0.3)``), as in scipy."""
     kwds = dict(kwds)
     if len(args) > 3:
         raise TypeError(f"nbinom takes (n, p[, loc]); got {len(args)} positional arguments")
@@ -58,28 +55,12 @@ def _parameters(args, kwds):
                             "(mu, theta), (total_count, probs) or (total_count, logits), not both")
         if set(vals) != {"n", "p"}:
             raise TypeError(f"nbinom takes (n, p[, loc]); got only {sorted(vals)}")
-        n, p = _params.as_float(vals["n"], vals["p"], names=("n", "p"))
-        with np.errstate(invalid="ignore"):
-            n = _params.astype(_params.namespace(n).where(n > 0, n, math.nan), _params.dtype(n))
-        mu, theta = _params._from_scipy(n, p)
-
-        def logits():
-            return np.log1p(-np.asarray(p, np.float64)) - np.log(np.asarray(p, np.float64))
-        return mu, theta, loc, (vals["n"], vals["p"]), logits
+        return _params.Parameters.parse(n=vals["n"], p=vals["p"], **zero_inflation), loc
     if set(kwds) not in _KEYWORD_SETS:
         raise TypeError("nbinom takes (n, p[, loc]) or exactly one of the keyword sets "
                         "(mu, theta), (total_count, probs), (total_count, logits) "
                         f"[, loc]; got {sorted(kwds) or 'nothing'}")
-    mu, theta = _params.convert(**kwds)
-    logits = None
-    if "logits" in kwds:
-        def logits():
-            return _params.as_float(kwds["logits"])[0]
-    elif "probs" in kwds:
-        def logits():
-            q = np.asarray(_params.as_float(kwds["probs"])[0], np.float64)
-            return np.log(q) - np.log1p(-q)
-    return mu, theta, loc, tuple(kwds.values()), logits
+    return _params.Parameters.parse(**kwds, **zero_inflation), loc
 
 
 def _check_order(order):
@@ -100,21 +81,16 @@ class nbinom_frozen:
     _distribution = "nbinom"
 
     def __init__(self, *args, **kwds):
-        self.mu, self.theta, self.loc, given, logits = _parameters(args, kwds)
+        self._init(args, kwds)
+        self.dist = nbinom
+
+    def _init(self, args, kwds, **zero_inflation):
+        p, self.loc = _parameters(args, kwds, **zero_inflation)
+        self._p = p
+        self.mu, self.theta = p.mu, p.theta
         self.args = tuple(args)
         self.kwds = dict(kwds)
-        self.dist = nbinom
-        self._mask = _arrays.union_mask(*given, *self._extra_given())
-        self._far = None if logits is None else _params.FarMean.find(
-            self.mu, self.theta, logits, self._far_zl())
-
-    def _extra_given(self):
-        """Further given parameters whose masks count (the zero inflation)."""
-        return ()
-
-    def _far_zl(self):
-        """The zero-inflation logits (None for the NB)."""
-        return None
+        self._mask = p.mask
 
     @property
     def random_state(self):
@@ -137,10 +113,7 @@ class nbinom_frozen:
 
     def _call(self, name, x, argname="k"):
         _arrays.check(x, argname)
-        res = dispatch(self._distribution, name, (x,) + self._ops)
-        if self._far is not None:
-            res = self._far.fix(name, x, res, dispatch)
-        return _arrays.remask(res, self._mask)
+        return _arrays.remask(self._p.call(name, x), self._mask)
 
     @property
     def _has_loc(self):
@@ -223,14 +196,15 @@ class nbinom_frozen:
             raise ValueError(f"moments must be a string of the letters 'mvsk'; got {moments!r}")
         ops = self._broadcast()
         xp = self._xp()
-        m, v, s, k = _moments.stats(ops[0], ops[1], xp, self._keep(ops))
+        m, v, s, k = _moments.stats(ops[0], ops[1], xp,
+                                    zi_logits=ops[2] if len(ops) > 2 else None)
         point = self._point(ops)
         with np.errstate(invalid="ignore"):
             m = xp.where(point, 0.0, m)
             s = xp.where(point, math.inf, s)
             k = xp.where(point, math.inf, k)
-        if self._far is not None and set(moments) & set("sk"):
-            s, k = self._far.moments(s, k)
+        if set(moments) & set("sk"):
+            s, k = self._p.far_moments(s, k)
         out = {"m": m + self.loc, "v": v, "s": s, "k": k}
         res = tuple(self._result(out[c]) for c in moments)
         return res[0] if len(res) == 1 else res
@@ -300,12 +274,9 @@ class nbinom_frozen:
 
     def entropy(self):
         """Entropy in nats, by exact summation (vectorised over parameters)."""
-        if self._xp() is not np:
+        if any(_arrays.on_device(a) for a in self._ops):
             raise TypeError("entropy is computed on the CPU: pass host parameters")
-        res = dispatch(self._distribution, "entropy", self._broadcast())
-        if self._far is not None:
-            res = self._far.fix("entropy", None, res, dispatch)
-        return self._result(res)
+        return self._result(self._p.call("entropy"))
 
     def expect(self, func=None, lb=None, ub=None, conditional=False, **kwds):
         """E[func(X)] over lb <= X <= ub (scalar parameters, like scipy).
@@ -327,19 +298,20 @@ class nbinom_frozen:
                 raise TypeError(f"{name} must be a real number; got {b!r}")
         if any(_arrays.size(a) != 1 for a in self._ops):
             raise ValueError("expect needs scalar parameters, as in scipy")
-        ops = tuple(float(np.asarray(a).reshape(-1)[0]) for a in self._ops)
+        ops = tuple(float(np.asarray(a).reshape(-1)[0]) for a in self._p.operands())
+        row = self._p.row
         loc = float(np.asarray(self.loc))
         lo = 0.0 if lb is None else max(0.0, np.ceil(lb - loc))
-        top = float(dispatch(self._distribution, "isf", (1e-30,) + ops))
+        top = float(dispatch(*row("isf"), (1e-30,) + ops))
         if not np.isfinite(top):
             return math.nan
         hi = top if ub is None else min(top, np.floor(ub - loc))
         k = np.arange(lo, hi + 1.0)
-        w = dispatch(self._distribution, "pmf", (k,) + ops)
+        w = dispatch(*row("pmf"), (k,) + ops)
         values = k + loc if func is None else func(k + loc)
         total = math.fsum(np.asarray(values, dtype=float) * w)
         if conditional:
-            cdf = [dispatch(self._distribution, "cdf", (v,) + ops) for v in (hi, lo - 1.0)]
+            cdf = [dispatch(*row("cdf"), (v,) + ops) for v in (hi, lo - 1.0)]
             total /= cdf[0] - cdf[1]
         return float(total)
 
@@ -376,18 +348,10 @@ class zinbinom_frozen(nbinom_frozen):
         if args:
             raise TypeError("zinbinom takes keyword parameters: (mu, theta), "
                             "(total_count, probs) or (total_count, logits), and pi or zi_logits")
-        self._given_zi = pi if pi is not None else zl
-        z = _params.zi_logits(pi, zl)
-        self.zi_logits = _params.as_float(z, names=("zi_logits",))[0]
-        super().__init__(**kwds)
-        self.kwds["pi" if pi is not None else "zi_logits"] = self._given_zi
+        self._init(args, kwds, zero_inflated=True, pi=pi, zi_logits=zl)
+        self.zi_logits = self._p.zi_logits
+        self.kwds["pi" if pi is not None else "zi_logits"] = pi if pi is not None else zl
         self.dist = zinbinom
-
-    def _extra_given(self):
-        return (self._given_zi,)
-
-    def _far_zl(self):
-        return self.zi_logits
 
     @property
     def _ops(self):

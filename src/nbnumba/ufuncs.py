@@ -75,8 +75,15 @@ def dispatch(distribution, name, args, out=None):
 
     A call on plain float64 numbers goes straight to the row's compiled
     scalar function (the kernels' own code, so the same bits), which costs
-    ~0.3 us against ~30 us for the array machinery.
+    ~0.3 us against ~30 us for the array machinery. torch tensors that
+    require grad (in grad mode) go through autograd (:mod:`nbnumba._torch`);
+    the kernels get detached tensors.
     """
+    if any(_arrays.is_torch(a) for a in args):
+        if _arrays.needs_grad(*args):
+            from . import _torch
+            return _torch.differentiable(dispatch, distribution, name, args, out)
+        args = tuple(a.detach() if _arrays.is_torch(a) else a for a in args)
     if out is None and _plain_scalars(args):
         res = table(distribution)[name].scalar(*args)
         return tuple(map(np.float64, res)) if isinstance(res, tuple) else np.float64(res)
