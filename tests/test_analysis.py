@@ -337,6 +337,28 @@ def test_pearson_and_deviance_match_mpmath():
         assert dv[k] == pytest.approx(ref, rel=1e-12, abs=1e-300), (xi, mi, ti)
 
 
+def test_deviance_at_extremes():
+    """Ratios that overflow or underflow a double (x / mu, (x + theta) / (mu +
+    theta)), theta far above or below the counts: mpmath at 1400 digits
+    (1e300 + 5 exactly)."""
+    pts = [(1e10, 1e-300, 1.0), (1e10, 1e-300, 1e-300), (1e300, 1e-10, 1e5), (2, 1e-320, 5.0),
+           (2, 1e-320, math.inf), (1e300, 1e-10, math.inf), (1e-300, 1e300, 1.0),
+           (1e-300, 1e300, 1e-300), (1e-20, 1e300, 1e300), (5, 1e-300, 1e300),
+           (1e15, 1e15 + 2, 1e-5), (1e15, 1e15 + 2, 1e30), (0, 1e300, 1e-300)]
+    P = np.array(pts)
+    got = nbnumba.residuals(P[:, :1], P[:, 1:2], P[:, 2:], kind="deviance")[:, 0]
+    for (x, mu, th), g in zip(pts, got):
+        with mp.workdps(1400):
+            X, M = mp.mpf(x), mp.mpf(mu)
+            d = X * mp.log(X / M) if x else mp.mpf(0)
+            if th == math.inf:
+                d -= X - M
+            else:
+                d -= (X + th) * mp.log((X + th) / (M + th))
+            ref = float(mp.sign(X - M) * mp.sqrt(2 * d))
+        assert g == pytest.approx(ref, rel=1e-12), (x, mu, th)
+
+
 def test_zinb_pearson_and_deviance_match_mpmath():
     P = _grid()[::7]
     P = np.concatenate([P, [[0.0, mu, th] for mu in (0.5, 3.0, 40.0, 1e3)    # P(0) < 1/2 too

@@ -489,6 +489,13 @@ def pseudobulk(X: ArrayLike, groups: Any, *, axis: int = 0) -> Tuple[Any, dict]:
 # ------------------------------------------------------------ residuals
 
 @numba.njit(cache=True, error_model="numpy")
+def _log_ratio(a, b):
+    """log(a / b) for positive a, b, also where a / b overflows."""
+    r = a / b
+    return np.log(r) if 0.0 < r < np.inf else np.log(a) - np.log(b)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _half_deviance(x, mu, th):
     """x log(x/mu) - (x + th) log((x + th)/(mu + th)), the NB unit deviance
     over 2 (th = inf: Poisson's x log(x/mu) - (x - mu)), without
@@ -531,13 +538,17 @@ def _half_deviance(x, mu, th):
             ck = omq + q * ck
         return mu * total
     if th == np.inf:
-        r = x / mu
-        return x * (np.log(r) if r < np.inf else np.log(x) - np.log(mu)) - d
+        return x * _log_ratio(x, mu) - d
     b = d / (mu + th)
-    lb = np.log1p(b) if abs(b) < 0.5 else np.log((x + th) / (mu + th))
+    lb = np.log1p(b) if abs(b) < 0.5 else _log_ratio(x + th, mu + th)
     e = th / (x + th) * a
-    le = np.log1p(e) if abs(e) < 0.5 else np.log((x / mu) * ((mu + th) / (x + th)))
-    return x * le - th * lb
+    if abs(e) < 0.5:
+        le = np.log1p(e)
+    else:
+        rq = (x / mu) * ((mu + th) / (x + th))
+        le = np.log(rq) if 0.0 < rq < np.inf else _log_ratio(x, mu) + _log_ratio(mu + th, x + th)
+    # >= 0 exactly; the last bits of a subnormal theta's term can fall below
+    return max(x * le - th * lb, 0.0)
 
 
 @numba.njit(cache=True, parallel=True)
