@@ -144,6 +144,52 @@ def test_lrt_brute_force_high_precision():
     assert r.lfc[0] == pytest.approx(pf[1] / math.log(2), rel=1e-5)
 
 
+#: genes x cells counts, size factors, and glmGamPoi 1.10.2's
+#: glm_gp(Y, design = ~cond, size_factors = s, overdispersion_shrinkage = FALSE,
+#: do_cox_reid_adjustment = FALSE): Beta[, 1], Beta[, 2], overdispersions (%.17g)
+GLMGAMPOI_Y = [
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 3, 1, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    [0, 1, 5, 1, 5, 2, 1, 9, 6, 0, 3, 1, 0, 14, 0, 5, 9, 0, 0, 2, 0, 0, 2, 2, 7, 1, 2, 11, 4, 12,
+     5, 3, 0, 6, 0, 10, 5, 1, 0, 1],
+    [2, 1, 5, 0, 0, 6, 1, 5, 0, 0, 7, 1, 5, 1, 0, 7, 6, 6, 2, 3, 7, 6, 5, 3, 4, 8, 7, 20, 3, 5,
+     27, 8, 28, 3, 6, 0, 9, 0, 13, 7],
+    [0, 4, 5, 0, 0, 0, 2, 3, 0, 0, 0, 1, 2, 0, 0, 0, 3, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0,
+     0, 0, 1, 0, 0, 0, 0, 1, 0, 0],
+    [4, 21, 15, 12, 3, 4, 10, 7, 17, 0, 93, 4, 2, 9, 26, 37, 6, 55, 3, 39, 30, 2, 31, 0, 36, 16,
+     89, 54, 51, 22, 27, 45, 34, 26, 12, 16, 25, 22, 49, 6]]
+GLMGAMPOI_S = [0.6, 1.0, 1.4, 0.7, 1.1, 1.5, 0.8, 1.2, 1.6, 0.9, 1.3] * 3 + [
+    0.6, 1.0, 1.4, 0.7, 1.1, 1.5, 0.8]
+GLMGAMPOI_BETA = [
+    [-1.9940628452145923, 0.96659192653971993, 0.95953693807575147, -0.028368361874256988,
+     2.8515796334008106],
+    [0.71800795779101612, 0.25845744635135526, 1.0851631510825841, -1.4516089930126068,
+     0.5298249372966839]]
+GLMGAMPOI_OD = [1.306497609455312, 0.96657826119201207, 0.52420213636133128,
+                1.3448507554600329, 0.90196884458309445]
+
+
+def test_agrees_with_glmgampoi():
+    """The same maximum likelihood fit as glmGamPoi's (to its convergence,
+    ~1e-6 in the coefficients), and a log-likelihood (scipy's nbinom) at
+    least as high as at glmGamPoi's estimate."""
+    Y = np.array(GLMGAMPOI_Y)
+    s = np.array(GLMGAMPOI_S)
+    n = Y.shape[1]
+    D = np.column_stack([np.ones(n), np.arange(n) >= n // 2])
+    r = nbnumba.test_de(Y, D, size_factors=s, axis=1, tol=1e-12)
+    beta = np.array(GLMGAMPOI_BETA).T
+    np.testing.assert_allclose(r.coefficients, beta, atol=1e-5)
+    theta_r = 1 / np.array(GLMGAMPOI_OD)
+    np.testing.assert_allclose(r.theta, theta_r, rtol=2e-3)
+
+    def ll(b, th):
+        mu = s[None, :] * np.exp(b @ D.T)
+        return stats.nbinom.logpmf(Y, th[:, None], th[:, None] / (th[:, None] + mu)).sum(axis=1)
+
+    assert np.all(ll(r.coefficients, r.theta) >= ll(beta, theta_r) - 1e-9)
+
+
 def test_wald_standard_error_is_fisher():
     """se**2 = c' (D' W D)^-1 c at the fit, W = mu / (1 + mu / theta): each
     gene's information summed cell by cell in plain Python."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _params, fitting
 
-__all__ = ["test_de", "DEResult", "pseudobulk", "residuals"]
+__all__ = ["test_de", "DEResult", "bh_adjust", "pseudobulk", "residuals"]
 
 ArrayLike = Any
 
