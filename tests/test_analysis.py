@@ -288,6 +288,8 @@ def test_bad_input():
         nbnumba.test_de(X, D, size_factors="ratio")
     with pytest.raises(ValueError, match="size_factors"):
         nbnumba.test_de(X, D, size_factors=-s)
+    with pytest.raises(ValueError, match="cox_reid"):
+        nbnumba.test_de(X, D, cox_reid=True)
     with pytest.raises(ValueError, match="2 or more columns"):
         nbnumba.test_de(X, D[:, :1])
     with pytest.raises(ValueError, match="non-negative integers"):

@@ -285,8 +285,11 @@ def test_de(X: ArrayLike, design: ArrayLike, *, reduced_design: Optional[ArrayLi
         c' (D' W D)^-1 c`` with ``W = mu / (1 + mu / theta)`` at the full
         fit, two-sided normal p-value.
     cox_reid : bool
-        Estimate theta by the Cox-Reid adjusted profile likelihood (see
-        :func:`nbnumba.fit`): less biased with few samples (pseudobulk).
+        Wald test only: estimate theta by the Cox-Reid adjusted profile
+        likelihood (see :func:`nbnumba.fit`), less biased with few samples
+        (pseudobulk). The LRT compares maximized likelihoods, which the
+        adjusted estimates are not (its statistic could be negative), and
+        raises ValueError with it.
     max_iter, tol : int, float
         Passed to :func:`nbnumba.fit`.
 
@@ -340,6 +343,9 @@ def test_de(X: ArrayLike, design: ArrayLike, *, reduced_design: Optional[ArrayLi
         return empty(f"design is rank-deficient (rank {rank} < {p} columns)", 0)
     opts: dict[str, Any] = dict(axis=0, cox_reid=cox_reid, max_iter=max_iter, tol=tol)
     if method == "lrt":
+        if cox_reid:
+            raise ValueError('cox_reid=True needs method="wald": the LRT compares maximized '
+                             "likelihoods")
         if p < 2 and reduced_design is None:
             raise ValueError("the LRT needs a design of 2 or more columns, or a reduced_design")
         R = _reduced(D, reduced_design, c)
@@ -364,7 +370,7 @@ def test_de(X: ArrayLike, design: ArrayLike, *, reduced_design: Optional[ArrayLi
             full.coefficients, full.theta, full.converged, full.loglik, red.theta,
             red.converged, red.loglik)
         stat = 2.0 * (ll - ll_r)
-        neg = stat < -1e-6 * np.maximum(1.0, np.abs(ll))
+        neg = stat < -1e-8 * np.maximum(1.0, np.abs(ll))     # beyond rounding
         stat = np.maximum(stat, 0.0)
         stat[neg] = np.nan
         pval = stats.chi2.sf(stat, df)
