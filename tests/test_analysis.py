@@ -443,9 +443,12 @@ def test_edge_values():
     r = nbnumba.residuals(np.array([[0.0, 3.0, 0.0]]), np.array([0.0, 0.0, 2.0]),
                           np.array([1.0, 1.0, 0.0]), kind="pearson", clip=np.inf)
     np.testing.assert_array_equal(r, [[0.0, np.inf, 0.0]])
-    r = nbnumba.residuals(np.array([[1.0, 1.0]]), np.array([-1.0, np.nan]), 1.0,
-                          kind="deviance")
-    assert np.isnan(r).all()
+    for kind in ("pearson", "deviance"):
+        r = nbnumba.residuals(np.array([[1.0, 1.0, 1.0, -1.0]]), np.array([-1.0, np.nan, 1.0, 1.0]),
+                              np.array([1.0, 1.0, -2.0, 1.0]), kind=kind)
+        assert np.isnan(r).all()
+        r = nbnumba.residuals(np.array([[1.0, 0.0]]), 1.0, 1.0, zi_logits=np.nan, kind=kind)
+        assert np.isnan(r).all()
 
 
 def test_pearson_clip_is_scanpys():

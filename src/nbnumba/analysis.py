@@ -208,10 +208,10 @@ def _reduced(D, reduced_design, c):
 
 
 def _fisher_variance(D, s, beta, theta, c):
-    """c' I^-1 c per gene and the condition number of I = D' W D,
-    W = mu / (1 + mu / theta): the Fisher information of beta at the
-    fitted means (theta fixed; beta and theta are orthogonal in the NB
-    GLM)."""
+    """(c' I^-1 c, usable) per gene, I = D' W D with W = mu / (1 + mu /
+    theta): the Fisher information of beta at the fitted means (beta and
+    theta are orthogonal in the NB GLM); unusable where I is not finite or
+    its condition number is 1e10 or more (a coefficient at infinity)."""
     n, p = D.shape
     g = beta.shape[0]
     DD = (D[:, :, None] * D[:, None, :]).reshape(n, p * p)
@@ -590,7 +590,8 @@ def _pearson(x, mu, th, zl):
             var = mean * (1.0 + mu / th + pi * mu)
         r = (x - mean) / np.sqrt(var)
         # mean 0 (the point mass at 0): residual 0 at x = 0; var inf (theta = 0): 0
-        return np.where(mean == 0, np.where(x == 0, 0.0, np.inf), r)
+        r = np.where(mean == 0, np.where(x == 0, 0.0, np.inf), r)
+        return np.where((x >= 0) & (mu >= 0) & (th >= 0), r, np.nan)
 
 
 def _deviance(x, mu, th, zl):
@@ -606,7 +607,7 @@ def _deviance(x, mu, th, zl):
             y = _expit(-zl) * np.expm1(lp0)
             z0 = np.where(y > -0.5, -np.log1p(np.maximum(y, -0.5)),
                           -np.logaddexp(-np.logaddexp(0.0, -zl), lp0 - np.logaddexp(0.0, zl)))
-        d2 = np.where(x == 0, z0, d2)
+        d2 = np.where(x == 0, z0, np.where(np.isnan(zl), np.nan, d2))
         sign = np.where(x == 0, -(mu > 0).astype(np.float64), sign)
     with np.errstate(invalid="ignore"):
         return sign * np.sqrt(2.0 * d2)
