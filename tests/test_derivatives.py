@@ -265,3 +265,42 @@ def test_compiles_for_cuda(monkeypatch):
     a = float64[:]
     ptx, _ = cuda.compile_ptx(kernel, (a, a, a, float64[:, :]), cc=(8, 0))
     assert ".target sm_80" in ptx and ".entry" in ptx
+
+
+def _mp_d_theta_theta_k1(mu, theta):
+    """d2/dtheta2 of log pmf(1) = mu (theta (mu - 2) - mu) / (theta (theta + mu))**2, exact."""
+    with mp.workdps(60):
+        mu, theta = mp.mpf(mu), mp.mpf(theta)
+        return _float(mu * (theta * (mu - 2) - mu) / (theta * (theta + mu)) ** 2)
+
+
+@pytest.mark.parametrize("mu,theta,want", [(1e300, 1e-10, -9.999999999e19),
+                                           (1.7e308, 0.1, -90.0)])
+def test_issue31_count_one_hessian_reproducers(mu, theta, want):
+    got = nbnumba.logpmf_hess(1, mu, theta)[2]
+    assert got == pytest.approx(want, rel=1e-15)
+    assert got == pytest.approx(_mp_d_theta_theta_k1(mu, theta), rel=1e-15)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_hessian_where_mu_over_theta_overflows(k):
+    """d_theta_theta finite (and right) wherever the value is a normal
+    double, however far mu / theta overflows; the k = 1 form near theta = 1
+    (where its terms cancel) too."""
+    for lm in (-300, -100, -10, 0, 10, 100, 200, 300, 308):
+        for lt in (-300, -100, -20, -10, -1, 0, 1e-7, 1, 10, 100, 300):
+            mu, theta = 10.0 ** lm if lm < 308 else 1.7e308, 10.0 ** lt
+            if lt == 1e-7:
+                theta = 1.0000001
+            got = logpmf_hess(float(k), mu, theta)[2]
+            if k == 1:
+                want = _mp_d_theta_theta_k1(mu, theta)
+            else:
+                with mp.workdps(80 + 2 * abs(lt)):
+                    K, M, T = mp.mpf(k), mp.mpf(mu), mp.mpf(theta)
+                    want = _float(mp.psi(1, K + T) - mp.psi(1, T) + 1 / T - 1 / (T + M)
+                                  - (M - K) / (T + M) ** 2)
+            if not (math.isfinite(want) and abs(want) > 1e-300):
+                continue
+            assert math.isfinite(got), (k, mu, theta, got, want)
+            assert abs(got - want) <= 1e-12 * abs(want), (k, mu, theta, got, want)

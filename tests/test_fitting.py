@@ -377,3 +377,46 @@ def test_fit_invalid():
         fitting.fit(X - 2)
     s = fitting.fit(X, "normed_sum").size_factors
     np.testing.assert_allclose(s, 1.0)
+
+
+@pytest.mark.parametrize("design,match", [
+    (np.ones((5, 0)), "at least one column"),
+    (np.ones((4, 1)), "5 rows"),
+    (np.ones((5, 1, 1)), "cells x p"),
+    (np.array([["a"], ["b"], ["c"], ["d"], ["e"]]), "numeric"),
+    (np.full((5, 1), np.nan), "finite"),
+    (np.ones((5, 6)), "rank"),
+])
+def test_fit_bad_designs_name_the_parameter(design, match):
+    X = np.arange(10).reshape(5, 2)
+    with pytest.raises(ValueError, match="design") as info:
+        fitting.fit(X, design=design)
+    assert match in str(info.value)
+
+
+def test_fit_empty_design_reproducer():
+    X = np.random.default_rng(0).poisson(3, (10, 4))
+    for _ in range(3):          # once read past an empty coefficient array
+        with pytest.raises(ValueError, match="design"):
+            fitting.fit(X, design=np.ones((10, 0)))
+
+
+def test_duplicate_sparse_entries_are_summed_in_fits():
+    rng = np.random.default_rng(5)
+    X = rng.negative_binomial(2, 0.3, (40, 6))
+    rows, cols = np.nonzero(X)
+    half = X[rows, cols] // 2
+    # each count as two entries (COO -> CSR would sum them: built directly)
+    order = np.lexsort((np.concatenate([cols, cols]), np.concatenate([rows, rows])))
+    data = np.concatenate([half, X[rows, cols] - half])[order]
+    ind = np.concatenate([cols, cols])[order]
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(np.concatenate([rows, rows]),
+                                                      minlength=40))])
+    dup = sp.csr_matrix((data.astype(float), ind, ptr), shape=X.shape)
+    assert not dup.has_canonical_format
+    mu = X.mean(0) + 0.1
+    a, b = fitting.fit_theta(dup, mu), fitting.fit_theta(X, mu)
+    np.testing.assert_allclose(a.theta, b.theta, rtol=1e-10)
+    a, b = fitting.fit(dup), fitting.fit(X)
+    np.testing.assert_allclose(a.theta, b.theta, rtol=1e-10)
+    np.testing.assert_allclose(a.coefficients, b.coefficients, rtol=1e-10)

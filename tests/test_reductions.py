@@ -94,3 +94,84 @@ def test_sparse_elementwise_and_formats():
         nbnumba.loglik(sp.coo_matrix(XS), 2.0, 1.5)
     with pytest.raises(ValueError, match="size_factors"):
         nbnumba.loglik(sp.csr_matrix(XS), (np.ones(3), np.ones(70)), 1.5)
+
+
+# ------------------------------------------------ issue 31: duplicates, Dask
+
+def _with_duplicates(X, fmt, rng):
+    """X (dense counts) as a CSR/CSC matrix or array (fmt) whose counts are
+    split into duplicate entries (some explicit zeros) in a shuffled order
+    within each row (column): scipy's meaning of them is their sum."""
+    import scipy.sparse as sp
+    by_col = fmt.startswith("csc")
+    A = X.T if by_col else X
+    data, indices, indptr = [], [], [0]
+    for line in A:
+        entries = []
+        for j in np.flatnonzero(line):
+            parts = rng.multinomial(int(line[j]), np.ones(3) / 3)
+            entries += [(j, float(p)) for p in parts]
+        entries = [entries[e] for e in rng.permutation(len(entries))]
+        indices += [j for j, _ in entries]
+        data += [v for _, v in entries]
+        indptr.append(len(data))
+    m = getattr(sp, fmt)((np.array(data), np.array(indices, np.int32), np.array(indptr)),
+                         shape=X.shape)
+    assert not m.has_canonical_format
+    np.testing.assert_array_equal(m.toarray(), X)
+    return m
+
+
+def test_issue31_duplicate_entry_reproducer():
+    import scipy.sparse as sp
+    X = sp.csr_matrix(([1., 2.], [0, 0], [0, 2, 2]), shape=(2, 2))   # X[0, 0] = 3
+    mp.mp.dps = 40
+    k, m, t = mp.mpf(3), mp.mpf(2), mp.mpf(1.5)
+    lp3 = mp.loggamma(k + t) - mp.loggamma(t) - mp.loggamma(k + 1) + t * mp.log(t / (t + m)) \
+        + k * mp.log(m / (t + m))
+    lp0 = t * mp.log(t / (t + m))
+    assert nbnumba.loglik(X, 2., 1.5) == pytest.approx(float(lp3 + 3 * lp0), rel=1e-15)
+    assert not X.has_canonical_format        # the caller's matrix is left as it is
+    assert X.nnz == 2
+
+
+@pytest.mark.parametrize("fmt", ["csr_matrix", "csc_matrix", "csr_array", "csc_array"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+@pytest.mark.parametrize("mean", ["scalar", "per gene", "dense", "outer"])
+@pytest.mark.parametrize("zero_inflated", [False, True])
+def test_duplicate_entries_are_summed(fmt, axis, mean, zero_inflated):
+    rng = np.random.default_rng(31)
+    X, mu, theta = counts_matrix(9, 5, seed=4)
+    S = _with_duplicates(X, fmt, rng)
+    sf, gm = rng.uniform(0.5, 2, 9), rng.uniform(0.5, 5, 5)
+    mu = {"scalar": 2.5, "per gene": gm, "dense": mu, "outer": (sf, gm)}[mean]
+    if zero_inflated:
+        zl = np.linspace(-2, 1, 5)
+        got = nbnumba.zinb.loglik(S, mu, theta, zi_logits=zl, axis=axis)
+        want = nbnumba.zinb.loglik(X, mu, theta, zi_logits=zl, axis=axis)
+    else:
+        got = nbnumba.loglik(S, mu, theta, axis=axis)
+        want = nbnumba.loglik(X, mu, theta, axis=axis)
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_canonical_sparse_is_not_copied():
+    import scipy.sparse as sp
+    from nbnumba import reductions
+    X = sp.random(30, 20, density=0.3, format="csr", random_state=1)
+    assert X.has_canonical_format
+    assert reductions.canonical(X) is X
+    D = sp.csr_matrix(([1., 2.], [0, 0], [0, 2, 2]), shape=(2, 2))
+    C = reductions.canonical(D)
+    assert C is not D and C.has_canonical_format and C.nnz == 1 and C[0, 0] == 3
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_dask_outer_mean(axis):
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(0)
+    X = rng.poisson(2, (10, 6))
+    sf, gm = np.linspace(0.5, 2, 10), np.linspace(1, 3, 6)
+    got = nbnumba.loglik(da.from_array(X, chunks=(4, 3)), (sf, gm), 2., axis=axis)
+    want = nbnumba.loglik(X, (sf, gm), 2., axis=axis)
+    np.testing.assert_allclose(got.compute(scheduler="synchronous"), want, rtol=1e-13)

@@ -237,3 +237,107 @@ def test_loglik_dense_and_sparse():
         np.testing.assert_allclose(got, want, rtol=1e-13)
         np.testing.assert_allclose(zinb.loglik(sp.csr_matrix(X), mu, theta, zi_logits=zl,
                                                axis=axis), got, rtol=1e-14)
+
+
+# ------------------------------------------------------------------ issue 31
+
+def _mp_entropy(mu, theta, z, terms):
+    """The ZINB entropy by direct summation (precision to resolve 1 - P0)."""
+    with mp.workdps(60 + int(-math.log10(mu)) if mu < 1 else 60):
+        mu, theta, z = mp.mpf(mu), mp.mpf(theta), mp.mpf(z)
+        pi = 1 / (1 + mp.exp(-z))
+        h = mp.mpf(0)
+        for k in range(terms):
+            lf = (mp.loggamma(k + theta) - mp.loggamma(theta) - mp.loggamma(k + 1)
+                  + theta * mp.log(theta / (theta + mu)) + k * mp.log(mu / (theta + mu)))
+            f = (1 - pi) * mp.exp(lf) + (pi if k == 0 else 0)
+            h -= f * mp.log(f)
+        return float(h)
+
+
+@pytest.mark.parametrize("mu,theta,z", [(1e-12, 5.0, 10.0), (1e-300, 5.0, 10.0),
+                                        (1e-200, 0.1, -3.0), (1e-8, 1e-3, 30.0),
+                                        (1e-5, 0.5, 3.0), (0.3, 2.0, -2.0), (2.0, 1.5, 0.0)])
+def test_entropy_near_a_point_mass(mu, theta, z):
+    want = _mp_entropy(mu, theta, z, 12 if mu < 1e-3 else 120)
+    assert zinb.entropy(mu, theta, zi_logits=z) == pytest.approx(want, rel=2e-15)
+    assert zinb.entropy(np.array([mu]), theta, zi_logits=z)[0] == pytest.approx(want, rel=2e-15)
+
+
+def test_float32_pi_is_converted_in_float64():
+    pi = np.float32(0.25)
+    with mp.workdps(40):
+        p = mp.mpf(float(pi))
+        f0 = (mp.mpf(1.5) / mp.mpf(3.5)) ** mp.mpf(1.5)
+        want = float(mp.log(p + (1 - p) * f0))
+    got = zinb.logpmf(0, np.array(2.0), 1.5, pi)               # a float64 result
+    assert got.dtype == np.float64
+    assert got == pytest.approx(want, rel=1e-15)                # -0.7756066188
+    assert zinb.logpmf(np.zeros(3), 2.0, 1.5, pi)[0] == pytest.approx(want, rel=1e-15)
+    # float32 where every input is: the float64 logit rounded once
+    got32 = zinb.logpmf(0, np.float32(2.0), np.float32(1.5), pi)
+    assert got32.dtype == np.float32
+    assert got32 == np.float32(zinb.logpmf(0, np.float32(2.0), np.float32(1.5),
+                                           zi_logits=np.float32(math.log(1 / 3))))
+    assert zinb.loglik(np.zeros((1, 1)), 2.0, 1.5, pi) == pytest.approx(want, rel=1e-15)
+
+
+def test_gradient_where_pi_is_one():
+    for theta in (0.0, 1.5):
+        for z in (math.inf, 800.0):
+            got = zinb.logpmf_grad(0, 2.0, theta, zi_logits=z)
+            assert [float(g) for g in got] == [0.0, 0.0, 0.0], (theta, z, got)
+            assert not any(math.copysign(1, g) < 0 for g in got)
+
+
+def _mp_moments(mu, theta, pi):
+    """(mean, variance, skewness, excess kurtosis) of the ZINB from its raw
+    moments at 80 digits."""
+    with mp.workdps(80):
+        mu, pi = mp.mpf(mu), mp.mpf(pi)
+        x = 0 if theta == math.inf else mu / mp.mpf(theta)
+        v2, v3 = mu * (1 + x), mu * (1 + x) * (1 + 2 * x)
+        v4 = 3 * v2 ** 2 + v2 * (1 + 6 * x * (1 + x))
+        r = [1, mu, v2 + mu ** 2, v3 + 3 * mu * v2 + mu ** 3,
+             v4 + 4 * mu * v3 + 6 * mu ** 2 * v2 + mu ** 4]
+        R = [(1 - pi) * m for m in r]
+        c2 = R[2] - R[1] ** 2
+        c3 = R[3] - 3 * R[1] * R[2] + 2 * R[1] ** 3
+        c4 = R[4] - 4 * R[1] * R[3] + 6 * R[1] ** 2 * R[2] - 3 * R[1] ** 4
+        return [float(v) for v in (R[1], c2, c3 / c2 ** 1.5, c4 / c2 ** 2 - 3)]
+
+
+@pytest.mark.parametrize("mu,theta,pi", [(1e12, math.inf, 1e-10), (1e5, 0.01, 1e-8),
+                                         (1e8, 10.0, 0.25), (1e-5, 100.0, 0.5),
+                                         (3.0, 1e6, 0.999), (1e150, 1.0, 0.3),
+                                         (7.0, math.inf, 0.4999), (2.0, 1.5, 0.3)])
+def test_moments_keep_their_digits(mu, theta, pi):
+    d = zinbinom(mu=mu, theta=theta, pi=pi)
+    got = d.stats("mvsk")
+    want = _mp_moments(mu, theta, pi)
+    for g, w, tol in zip(got, want, (1e-15, 1e-14, 1e-13, 1e-13)):
+        assert float(g) == pytest.approx(w, rel=tol), (got, want)
+    if (mu, pi) == (1e12, 1e-10):
+        assert float(d.var()) == pytest.approx(100999999989900.0, rel=1e-14)
+    t = ZeroInflatedNegativeBinomial(mu=np.array(mu), theta=np.array(theta),
+                                     zi_logits=np.array(math.log(pi) - math.log1p(-pi)))
+    assert float(t.variance) == pytest.approx(want[1], rel=1e-14)
+
+
+def test_extreme_quantiles_and_far_entropy_are_fast():
+    """Documented NaN entropy without the walk; quantiles at the extreme
+    levels within a loose budget (shared machine): the ZINB's cost is the
+    NB's, not twice it."""
+    import time
+    n = 2000
+    mu, theta = np.full(n, 1e5), np.full(n, 0.01)
+    zinb.entropy(mu[:2], theta[:2], zi_logits=0.3)
+    t = time.perf_counter()
+    h = zinb.entropy(mu, theta, zi_logits=0.3)
+    assert np.isnan(h).all()
+    assert (time.perf_counter() - t) / n < 20e-6
+    for f, q in ((zinb.ppf, 1 - 1e-16), (zinb.isf, 1e-300), (zinb.isf, 1e-20)):
+        f(np.full(2, q), 2.0, 1.5, zi_logits=0.3)
+        t = time.perf_counter()
+        f(np.full(n, q), 2.0, 1.5, zi_logits=0.3)
+        assert (time.perf_counter() - t) / n < 40e-6, f

@@ -113,7 +113,9 @@ def draw(params, shape, key, dtype, block, chunks=None):
 
 
 def _block_loglik(x, *params, reduce, distribution, outer, axis):
-    mu = tuple(params[:2]) if outer else params[0]
+    # the block's size factors and gene means: a column and a row of their
+    # blocks, which _aligned broadcast to the block's shape
+    mu = (params[0][:, 0], params[1][0, :]) if outer else params[0]
     rest = params[2:] if outer else params[1:]
     return np.asarray(reduce(distribution, x, mu, rest, axis=axis, keepdims=True,
                              parallel=False))

@@ -29,6 +29,7 @@ Next to glmGamPoi's conventions (R/Bioconductor):
   (coefficients -inf, or NaN with a design); glmGamPoi returns
   overdispersion 0 (theta = inf) and an intercept of -1e8.
 """
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ from numba import types
 
 from . import _params
 from ._cpu import fit as _k
+from ._cpu import forks
 from ._cpu.tiles import type_key
 
 __all__ = ["fit_theta", "fit", "ThetaFit", "GLMFit"]
@@ -198,6 +200,8 @@ def _check_options(max_iter, tol):
 
 _ENTRIES = {}
 _POOLS = {}
+# a forked child has the executors but not their threads: submitting hangs
+os.register_at_fork(after_in_child=_POOLS.clear)
 
 
 def _entry(kernel, args):
@@ -225,7 +229,7 @@ def _run(kernel, before, after, g, parallel):
         kernel(*args)                           # compiles, or loads from the cache
         f = _entry(kernel, args) or kernel
     nb = len(before) + 1
-    threads = numba.get_num_threads() if parallel else 1
+    threads = numba.get_num_threads() if parallel and forks.parallel_ok() else 1
     # several blocks per thread: a busy core's share goes to the others
     chunk = max(_k.GATHER, -(-g // (8 * threads) // _k.GATHER) * _k.GATHER)
     if threads <= 1 or g <= chunk:
@@ -457,11 +461,18 @@ def _design(design, n):
     """(Xt (p x n, C-contiguous), P (p x n): the least squares solver, icpt)."""
     if design is None:
         return np.ones((1, n)), np.empty((1, n)), True
-    D = np.asarray(design, np.float64)
+    try:
+        D = np.asarray(design, np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"design must be a numeric matrix, cells x p: {e}") from None
     if D.ndim == 1:
         D = D[:, None]
     if D.ndim != 2 or D.shape[0] != n:
         raise ValueError(f"design must be cells x p with {n} rows, not of shape {D.shape}")
+    if D.shape[1] == 0:
+        # the kernels read coefficient 0: a model without one has no fit
+        raise ValueError("design must have at least one column (design=None is the "
+                         "intercept-only model)")
     if not np.all(np.isfinite(D)):
         raise ValueError("design must be finite")
     if np.linalg.matrix_rank(D) < D.shape[1]:

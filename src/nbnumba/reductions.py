@@ -70,6 +70,7 @@ def reduce(distribution, x, mu, rest, axis=None, keepdims=False, parallel=True):
         if fmt not in ("csr", "csc"):
             raise TypeError(f"loglik takes CSR or CSC sparse counts; convert {fmt.upper()} "
                             "with .tocsr()")
+        x = canonical(x)
         shape = x.shape
     else:
         x = _arrays.host(x, "x")
@@ -96,11 +97,11 @@ def reduce(distribution, x, mu, rest, axis=None, keepdims=False, parallel=True):
             raise ValueError(f"{name} must broadcast to the shape of x, {tuple(shape)}")
     ops = [_operand(_arrays.host(p, "mu"), s2) for p in params]
     scale = _operand(scale, s2)
-    from ._cpu import sums, tiles
+    from ._cpu import forks, sums, tiles
     fname = tiles.kernel_name(distribution, "logpmf")
     total = axis is None or ndim < 2
     by_col = axis == 0 and ndim == 2
-    serial = not parallel
+    serial = not (parallel and forks.parallel_ok())
     if sparse:
         res = _sparse(fname, x, ops, scale, s2, by_col, serial)
     elif by_col:
@@ -115,6 +116,17 @@ def reduce(distribution, x, mu, rest, axis=None, keepdims=False, parallel=True):
         value = math.fsum(res)
         return np.full((1,) * ndim, value) if keepdims else value
     return np.expand_dims(res, axis) if keepdims else res
+
+
+def canonical(x):
+    """CSR/CSC counts x with duplicate entries summed (scipy's meaning of
+    them), as a copy; x itself where it is canonical already (no copy).
+    The kernels score each stored entry as a count of its own."""
+    if x.has_canonical_format:
+        return x
+    x = x.copy()
+    x.sum_duplicates()
+    return x
 
 
 def _counts(x):

@@ -70,6 +70,7 @@ def _draw_host(host, shape, key, dtype, offset, stride):
     time, each block offset by its position (draws depend only on the key
     and the position: the same draws), into the result directly where it is
     float64, else through one block-sized buffer."""
+    from ._cpu import forks
     from ._cpu.sampling import sample_tiles
     batch = np.broadcast_shapes(*(p.shape for p in host))
     lead = shape[:len(shape) - len(batch)]
@@ -85,7 +86,8 @@ def _draw_host(host, shape, key, dtype, offset, stride):
     for b in range(blocks if out.size else 0):
         dst = out[b] if buf is None else buf
         bad = sample_tiles(ops[0], ops[1], zi, key[0], key[1],
-                           np.int64(offset + b * math.prod(s2)), row, dst)
+                           np.int64(offset + b * math.prod(s2)), row, dst,
+                           not forks.parallel_ok())
         if bad and dtype == np.int64:
             _int64_error(host, np)
         if buf is not None:

@@ -18,11 +18,12 @@ def rvs(mu, theta, pi=None, *, zi_logits=None, size=None, random_state=None):
     for the same key), replaced by 0 with probability pi (a uniform of a
     stream of its own). Parameters as :func:`nbnumba.rvs`, plus ``pi`` or
     ``zi_logits``."""
-    return sampling.sample((mu, theta, _params.zi_logits(pi, zi_logits)), size, random_state)
+    return sampling.sample((mu, theta, _params.zi_logits(pi, zi_logits, "float64")), size,
+                           random_state)
 
 
 def loglik(x, mu, theta, pi=None, *, zi_logits=None, axis=None, keepdims=False):
     """Sum of the ZINB log-pmf without materialising it; as :func:`nbnumba.loglik`,
     plus ``pi`` or ``zi_logits`` (broadcast against x, e.g. per gene)."""
-    return reductions.reduce("zinb", x, mu, (theta, _params.zi_logits(pi, zi_logits)), axis,
-                             keepdims)
+    return reductions.reduce("zinb", x, mu, (theta, _params.zi_logits(pi, zi_logits, "float64")),
+                             axis, keepdims)

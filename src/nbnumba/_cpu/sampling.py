@@ -17,24 +17,37 @@ from .tiles import ntiles, row, tile_span
 
 
 @compiled(parallel=True)
-def sample_tiles(mu, theta, zi, k0, k1, offset, stride, out):
+def sample_tiles(mu, theta, zi, k0, k1, offset, stride, out, serial):
     """out[i, j] = draw number offset + i * stride + j of NB(mu, theta), zero
     with probability sigmoid(zi) (zi = -inf: the NB), over 2-D operands
-    (see tiles.row), by tiles of a row, on all threads. Returns how many
-    draws are NaN or beyond the int64 range. One compiled kernel serves
-    float and int64 draws (these are converted from its float64 out)."""
+    (see tiles.row), by tiles of a row, on all threads (on the calling
+    thread where serial: see forks). Returns how many draws are NaN or
+    beyond the int64 range. One compiled kernel serves float and int64
+    draws (these are converted from its float64 out)."""
     bad = 0
+    if serial:
+        for t in range(ntiles(out)):
+            bad += _sample_tile(mu, theta, zi, k0, k1, offset, stride, out, t)
+        return bad
     for t in prange(ntiles(out)):
-        i, j0, j1 = tile_span(out, t)
-        x = out[i, j0:j1]
-        first = offset + i * stride + j0
-        _tile(row(mu, i, j0, j1), row(theta, i, j0, j1), k0, k1, first, x)
-        if zi.shape[0] > 1 or zi.shape[1] > 1 or zi[0, 0] != -np.inf:
-            zs = row(zi, i, j0, j1)
-            for j in range(x.size):
-                x[j] = _random.zero_inflated(x[j], zs[j], k0, k1, first + j)
+        bad += _sample_tile(mu, theta, zi, k0, k1, offset, stride, out, t)
+    return bad
+
+
+@jit
+def _sample_tile(mu, theta, zi, k0, k1, offset, stride, out, t):
+    """Tile t of sample_tiles; how many of its draws are bad."""
+    i, j0, j1 = tile_span(out, t)
+    x = out[i, j0:j1]
+    first = offset + i * stride + j0
+    _tile(row(mu, i, j0, j1), row(theta, i, j0, j1), k0, k1, first, x)
+    if zi.shape[0] > 1 or zi.shape[1] > 1 or zi[0, 0] != -np.inf:
+        zs = row(zi, i, j0, j1)
         for j in range(x.size):
-            bad += not x[j] < 9.223372036854775807e18
+            x[j] = _random.zero_inflated(x[j], zs[j], k0, k1, first + j)
+    bad = 0
+    for j in range(x.size):
+        bad += not x[j] < 9.223372036854775807e18
     return bad
 
 

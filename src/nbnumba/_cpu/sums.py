@@ -11,6 +11,7 @@ never materialised. Column sums are row sums of the transposed operands
 import numba
 import numpy as np
 from numba import prange
+from numba.core.cpu import ParallelOptions
 from numba.extending import overload
 
 from .._math.compile import compiled
@@ -118,15 +119,24 @@ def _dense_col_block(fname, xs, scale, n0, out, blk, general):
         tile(fname, scaled_rows(xs, scale, i, j0, j1), (o,), None, general)
         for j in range(j1 - j0):
             s[j], c[j] = add_compensated(s[j], c[j], o[j])
-    out[j0:j1] = s + c
+    for j in range(j1 - j0):
+        out[j0 + j] = s[j] + c[j]
 
 
 # Each kernel on all threads, or on the calling thread where serial (Dask
-# blocks, which Dask runs in parallel: no nested thread pools); one
-# compilation serves both. general: the row's general path as a C function
-# (tiles.general).
+# blocks, which Dask runs in parallel: no nested thread pools; a child
+# forked after a parallel region, see forks); one compilation serves both.
+# general: the row's general path as a C function (tiles.general).
+# Parallel loops are the pranges only: Numba would otherwise turn the array
+# expressions of the inlined bodies (np.zeros, s + c) into parallel regions
+# of their own, in the serial schedule too.
+# (An options object, not a dict: Numba empties a dict as it reads it, at
+# each compilation.)
+PRANGE_ONLY = ParallelOptions({"prange": True, "comprehension": False, "reduction": False,
+                               "inplace_binop": False, "setitem": False, "numpy": False,
+                               "stencil": False, "fusion": False})
 
-@compiled(parallel=True)
+@compiled(parallel=PRANGE_ONLY)
 def dense_rows(fname, xs, scale, n1, out, serial, general):
     """out[i] = sum over row i of fname(xs) (the mean times scale)."""
     numba.literally(fname)
@@ -138,7 +148,7 @@ def dense_rows(fname, xs, scale, n1, out, serial, general):
         _dense_row(fname, xs, scale, n1, out, i, general)
 
 
-@compiled(parallel=True)
+@compiled(parallel=PRANGE_ONLY)
 def sparse_rows(fname, data, indices, indptr, xs, scale, n1, out, serial, general):
     """out[i] = sum over row i of fname(x, ...) for compressed sparse rows."""
     numba.literally(fname)
@@ -150,7 +160,7 @@ def sparse_rows(fname, data, indices, indptr, xs, scale, n1, out, serial, genera
         _sparse_row(fname, data, indices, indptr, xs, scale, n1, out, i, general)
 
 
-@compiled(parallel=True)
+@compiled(parallel=PRANGE_ONLY)
 def dense_cols(fname, xs, scale, n0, out, serial, general):
     """out[j] = sum over column j of fname(xs)."""
     numba.literally(fname)

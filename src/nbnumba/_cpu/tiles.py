@@ -27,6 +27,7 @@ from numba.extending import overload
 
 from .._math.compile import CACHE, compiled, jit_inline, wide_vectors
 from .._math.table import lookup
+from . import forks
 
 #: Columns per tile: big enough to amortise a tile's setup, small enough to
 #: stay in the L1/L2 caches and to spread one-row inputs over threads.
@@ -284,4 +285,5 @@ def general(fname):
 def elementwise(fname, xs, outs, parallel=True):
     """outs = fname(*xs) over 2-D operands (see the module docstring)."""
     xs, outs = tuple(xs), tuple(outs)
-    call(_kernel, fname, xs, outs, column_tables(fname, xs, outs), not parallel, general(fname))
+    call(_kernel, fname, xs, outs, column_tables(fname, xs, outs),
+         not (parallel and forks.parallel_ok()), general(fname))

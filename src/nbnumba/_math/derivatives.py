@@ -420,8 +420,12 @@ def logpmf_hess(k, mu, theta):
         d_mu_mu = -((k * p + q * (2.0 * k - mu)) / mu) * (p / mu)
     if k == 1.0:
         # the derivative of _d_theta's form for k = 1, for the same reason:
-        # mu (theta (mu - 2) - mu) / (theta tpm)**2
-        d_theta_theta = q / theta * ((mu - 2.0 - mu / theta) / tpm)
+        # mu (theta (mu - 2) - mu) / (theta tpm)**2, as quotients that do
+        # not overflow where the value is finite (mu / theta would at mu =
+        # 1e300, theta = 1e-10); theta - 1 is exact near theta = 1, where
+        # mu - mu / theta cancels
+        r = (theta - 1.0) / theta if theta < INF else 1.0
+        d_theta_theta = q / theta * (q * r - 2.0 / tpm)
     else:
         d_theta_theta = d2lgamma_ratio(k, theta) + v * (v / (k + theta))
     return d_mu_mu, v / tpm, d_theta_theta

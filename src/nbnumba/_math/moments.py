@@ -28,22 +28,39 @@ def raw(order, mu, theta, xp, keep=None):
         return total if keep is None else keep * total
 
 
-def stats(mu, theta, xp, keep=None):
+def stats(mu, theta, xp, keep=None, zi_logits=None):
     """(mean, variance, skewness, excess kurtosis); NB in closed form, or,
-    with ``keep`` = 1 - pi, the zero-inflated NB's from its raw moments.
-    A point mass (mu = 0 or theta = 0) has variance 0."""
+    with ``zi_logits``, the zero-inflated NB's: the mixture's central
+    moments from the NB's, with pi and 1 - pi each from the logit (the raw
+    moments, and 1 - (1 - pi), would cancel: every digit of the variance's
+    pi mu at mu = 1e12, pi = 1e-10), scaled so that no intermediate
+    quotient overflows where the result is finite. ``keep`` = 1 - pi
+    instead of the logit loses those digits. A point mass (mu = 0 or
+    theta = 0) has variance 0."""
     with _errstate():
-        if keep is None:
-            x = mu / theta
-            p = 1.0 / (1.0 + x)
+        x = mu / theta
+        p = 1.0 / (1.0 + x)
+        if zi_logits is None and keep is None:
             var = xp.where((mu == 0) | (theta == 0), 0.0 * mu, mu * (1.0 + x))
             skew = (2.0 - p) / xp.sqrt(mu * p)
             kurt = (p * p + 6.0 * (1.0 - p)) / (mu * p)
             return mu, var, skew, kurt
-        m1, m2, m3, m4 = (raw(n, mu, theta, xp, keep) for n in (1, 2, 3, 4))
-        c3 = m3 - 3 * m1 * m2 + 2 * m1 ** 3
-        c4 = m4 - 4 * m1 * m3 + 6 * m1 * m1 * m2 - 3 * m1 ** 4
-        # the variance directly, without m2 - m1**2: (1 - pi) mu (1 + mu / theta + pi mu)
-        var = keep * mu * (1.0 + mu / theta + (1.0 - keep) * mu)
+        if zi_logits is None:
+            pi = 1.0 - keep
+        else:
+            keep = 1.0 / (1.0 + xp.exp(zi_logits))      # 1 - pi
+            pi = 1.0 / (1.0 + xp.exp(-zi_logits))
+        # with a = mu p (theta where mu / theta overflows) and A = 1 + x +
+        # pi mu (variance = (1 - pi) mu A): b = (1 + x) / A, u = pi mu / A,
+        # w = mu / A, each at most 1 or mu
+        a = xp.where(x < np.inf, mu * p, theta)
+        b = 1.0 / (1.0 + pi * a)
+        u = pi * a * b
+        w = a * b
+        var = keep * mu * (1.0 + x + pi * mu)
         var = xp.where((mu == 0) | (theta == 0) | (keep == 0), 0.0 * mu, var)
-        return m1, var, c3 / var ** 1.5, c4 / (var * var) - 3.0
+        # third and fourth central moments over (1 - pi) mu A**2
+        c3 = b * b * (2.0 - p) + 3.0 * u * b - u * w * (keep - pi)
+        c4 = (3.0 * b * b + b * b * (p * p + 6.0 * (1.0 - p)) / a
+              + 4.0 * pi * (2.0 - p) * b * b + 6.0 * u * u / a + u * w * (1.0 - 3.0 * pi * keep))
+        return keep * mu, var, c3 / xp.sqrt(a * b * keep), c4 / keep - 3.0

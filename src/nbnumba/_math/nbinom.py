@@ -690,6 +690,8 @@ def entropy(mu, theta):
     a = mu * p
     q = x * p
     mode = max(0.0, floor(mu - x)) if theta > 1.0 else 0.0
+    if _walk_too_long(mode, mu, theta, x):
+        return NAN
     lp_mode = _logpmf_pos(mode, mu, theta)
     h = -math.exp(lp_mode) * lp_mode
     for step in (1.0, -1.0):
@@ -698,20 +700,40 @@ def entropy(mu, theta):
 
 
 @jit
+def _walk_too_long(mode, mu, theta, x):
+    """Whether a walk of _entropy_walk would end in its NaN (MAXITER terms)
+    without walking it (~10 ms): past the mode the terms only fall, so a
+    walk runs out where its last term still counts against the largest
+    entropy of the variance, a normal's (plus 1/12), with a factor 10 of
+    margin for the recurrence's rounding (between the two, the walk
+    decides)."""
+    hmax = 0.5 * math.log(17.079468445347132 * (mu * (1.0 + x) + 1.0 / 12.0))    # 2 pi e
+    for j in (mode + MAXITER, mode - MAXITER):
+        if j >= 0.0:
+            lp = _logpmf_pos(j, mu, theta)
+            if -math.exp(lp) * lp >= 1e-16 * hmax:
+                return True
+    return False
+
+
+@jit
 def _entropy_walk(h, lp, j, step, a, q):
     """Add -pmf log pmf to h from the mode outwards (step +1 or -1) with the
     recurrence pmf(j + 1) = pmf(j) (a + j q) / (j + 1), until the terms no
     longer count (past the mode they only fall). A counter bounds the loop:
     beyond 2**53, j - 1 == j."""
+    # the pmf carried as a number too, not exp(lp): exp turns lp's absolute
+    # rounding into a relative error |lp| eps (1e-13 at lp = -700, a mean
+    # of 1e-300)
+    pm = math.exp(lp)
     for _ in range(MAXITER):
         if step < 0.0 and j <= 0.0:
             return h
-        if step > 0.0:
-            lp += math.log((a + j * q) / (j + 1.0))
-        else:
-            lp -= math.log((a + (j - 1.0) * q) / j)
+        r = (a + j * q) / (j + 1.0) if step > 0.0 else j / (a + (j - 1.0) * q)
+        lp += math.log(r)
+        pm *= r
         j += step
-        t = -math.exp(lp) * lp
+        t = -pm * lp
         h += t
         if t < 1e-17 * h:
             return h

@@ -172,10 +172,16 @@ def _settle(k, q, mu, theta, z, upper):
 
 
 @jit
+def _invalid_level(q, mu, theta, z):
+    """Whether a quantile is NaN: q outside [0, 1] or NaN, invalid
+    parameters (nbinom.ppf's conditions, without computing a quantile)."""
+    return not (0.0 <= q <= 1.0) or nbinom._invalid(mu, theta) or z != z
+
+
+@jit
 def ppf(q, mu, theta, z):
     """The smallest k with cdf(k) >= q."""
-    c = nbinom.ppf(q, mu, theta)
-    if c != c or z != z:
+    if _invalid_level(q, mu, theta, z):
         return NAN
     if q == 0.0:
         return -1.0
@@ -193,8 +199,7 @@ def ppf(q, mu, theta, z):
 @jit
 def isf(q, mu, theta, z):
     """The smallest k with sf(k) <= q."""
-    c = nbinom.isf(q, mu, theta)
-    if c != c or z != z:
+    if _invalid_level(q, mu, theta, z):
         return NAN
     if q == 1.0:
         return -1.0
@@ -213,18 +218,23 @@ def isf(q, mu, theta, z):
 def entropy(mu, theta, z):
     """Entropy in nats: the zero cell P0 = pi + (1 - pi) f0 apart, the NB
     terms scaled by 1 - pi: H = -P0 log P0 + (1 - pi) (H_NB + f0 log f0)
-    - (1 - pi) log(1 - pi) (1 - f0)."""
+    - (1 - pi) log(1 - pi) (1 - f0), three terms of one sign. Near a point
+    mass at 0 (P0 -> 1), log P0 = log1p(-(1 - pi) (1 - f0)): the logaddexp
+    of log pi and log((1 - pi) f0) would lose every digit of it."""
+    if z != z:
+        return NAN
     h = nbinom.entropy(mu, theta)
-    if h != h or z != z:
+    if h != h:
         return NAN
     lpi, lq = log_pi(z)
     if lq == -INF:
         return 0.0
     lf0 = nbinom.logpmf(0.0, mu, theta)
-    lp0 = _logaddexp(lpi, lq + lf0)
     q = math.exp(lq)
     f0 = math.exp(lf0)
     rest = -math.expm1(lf0)             # 1 - f0
+    miss = q * rest                     # 1 - P0
+    lp0 = math.log1p(-miss) if miss <= 0.5 else _logaddexp(lpi, lq + lf0)
     return -math.exp(lp0) * lp0 + q * (h + f0 * lf0) - q * lq * rest
 
 
@@ -275,6 +285,10 @@ def _grad_weighted(k, mu, theta, z, dm, dt):
     lf0 = nbinom.logpmf(0.0, mu, theta)
     l0 = _logaddexp(lpi, lq + lf0)
     w = math.exp(lq + lf0 - l0)
+    if w == 0.0:
+        # the NB's share of the zero vanishes (pi = 1): so do its
+        # derivatives, even where the NB's are infinite (theta = 0)
+        return 0.0, 0.0, math.exp(lpi + lq - l0) * -math.expm1(lf0) + 0.0     # not -0
     return w * dm, w * dt, math.exp(lpi + lq - l0) * -math.expm1(lf0)
 
 
