@@ -559,13 +559,16 @@ def _half_deviance(x, mu, th):
 
 @numba.njit(cache=True, parallel=True)
 def _deviance_kernel(x, mu, th, out):
+    """The NB deviance residuals sign(x - mu) sqrt(2 half_deviance)."""
     n, g = out.shape
     for i in numba.prange(n):
         for j in range(g):
-            out[i, j] = _half_deviance(x[i, j], mu[i, j], th[i, j])
+            xi, mi = x[i, j], mu[i, j]
+            sign = 1.0 if xi > mi else (-1.0 if xi < mi else 0.0)
+            out[i, j] = sign * np.sqrt(2.0 * _half_deviance(xi, mi, th[i, j]))
 
 
-def _nb_half_deviance(x, mu, th):
+def _nb_deviance(x, mu, th):
     x, mu, th = np.broadcast_arrays(*(np.asarray(a, np.float64) for a in (x, mu, th)))
     out = np.empty(x.shape)
     if out.size:
@@ -595,22 +598,21 @@ def _pearson(x, mu, th, zl):
 
 
 def _deviance(x, mu, th, zl):
-    d2 = _nb_half_deviance(x, mu, th)
-    sign = np.sign(x - mu)
-    if zl is not None:
-        from . import ufuncs
-        # x = 0: the saturated ZINB likelihood is 1 (mean 0), so d = -2 log P(0),
-        # P(0) = 1 + (1 - pi) expm1(log p0): log1p of that where P(0) > 1/2 (no
-        # cancellation near P(0) = 1), else log(pi + (1 - pi) p0) in logs
-        lp0 = ufuncs.logpmf(np.zeros_like(d2), mu, th)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = _expit(-zl) * np.expm1(lp0)
-            z0 = np.where(y > -0.5, -np.log1p(np.maximum(y, -0.5)),
-                          -np.logaddexp(-np.logaddexp(0.0, -zl), lp0 - np.logaddexp(0.0, zl)))
-        d2 = np.where(x == 0, z0, np.where(np.isnan(zl), np.nan, d2))
-        sign = np.where(x == 0, -(mu > 0).astype(np.float64), sign)
-    with np.errstate(invalid="ignore"):
-        return sign * np.sqrt(2.0 * d2)
+    r = _nb_deviance(x, mu, th)
+    if zl is None:
+        return r
+    from . import ufuncs
+    # x = 0: the saturated ZINB likelihood is 1 (mean 0), so d = -2 log P(0),
+    # P(0) = 1 + (1 - pi) expm1(log p0): log1p of that where P(0) > 1/2 (no
+    # cancellation near P(0) = 1), else log(pi + (1 - pi) p0) in logs. x > 0: the NB's
+    # (pi cancels)
+    lp0 = ufuncs.logpmf(np.zeros_like(r), mu, th)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = _expit(-zl) * np.expm1(lp0)
+        z0 = np.where(y > -0.5, -np.log1p(np.maximum(y, -0.5)),
+                      -np.logaddexp(-np.logaddexp(0.0, -zl), lp0 - np.logaddexp(0.0, zl)))
+        r0 = np.where(mu > 0, -np.sqrt(2.0 * z0), np.where(mu == 0, 0.0, np.nan))
+    return np.where(x == 0, r0, np.where(np.isnan(zl), np.nan, r))
 
 
 def _quantile(x, mu, th, zl, v):
