@@ -261,8 +261,8 @@ def test_faces(face, method, data):
         d = ZeroInflatedNegativeBinomial(mu=mu, theta=theta, zi_logits=zl)
     res = getattr(d, method)(x)
     # the face's parameters as it converted them (float32 where all are)
-    params = list(_params.as_float(mu, theta)) + ([] if zl is None else
-                                                   list(_params.as_float(zl)))
+    # (one dtype for all, Python numbers weak, as the parameter layer)
+    params = list(_params.as_float(mu, theta, *([] if zl is None else [zl])))
     params = [np.ma.masked_array(p, mask=np.ma.getmaskarray(g)) if isinstance(g, np.ma.MaskedArray)
               else p for p, g in zip(params, [mu, theta, zl])]
     row = _table.lookup(("zinb." if zl is not None else "nbinom.") + name)

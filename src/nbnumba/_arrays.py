@@ -23,6 +23,7 @@ Policies (the same for every function, at every size):
   (exact below 2**53, the nearest double above).
 """
 import math
+import sys
 
 import numpy as np
 
@@ -36,8 +37,11 @@ def is_dask(a):
 
 
 def is_torch(a):
-    """Whether a is a torch tensor (CPU or CUDA)."""
-    return type(a).__module__.startswith("torch")
+    """Whether a is a torch tensor (CPU or CUDA; subclasses such as
+    ``nn.Parameter`` included). torch is never imported here: a tensor
+    exists only where torch is."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(a, torch.Tensor)
 
 
 def is_sparse(a):

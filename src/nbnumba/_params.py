@@ -49,7 +49,7 @@ def namespace(*arrays):
             import torch
             return torch
         return np
-    mod = type(device[0]).__module__.split(".")[0]
+    mod = "torch" if is_torch(device[0]) else type(device[0]).__module__.split(".")[0]
     if mod not in ("cupy", "torch"):
         raise TypeError("the distribution objects take CuPy arrays or torch CUDA tensors on "
                         "the GPU; use nbnumba.gpu for numba device arrays")
@@ -84,8 +84,11 @@ def as_float(*arrays, names=None):
     if xp is np:
         arrays = [a if is_dask(a) else np.asarray(a) for a in arrays]
     else:
-        like = next((a for a in arrays if on_device(a)), None) or next(
-            a for a in arrays if is_torch(a))
+        # never ``a or b`` of tensors: bool() of a tensor is ambiguous (and a
+        # device sync)
+        like = next((a for a in arrays if on_device(a)), None)
+        if like is None:
+            like = next(a for a in arrays if is_torch(a))
         kw = {"device": like.device} if xp.__name__ == "torch" else {}
         arrays = [a if on_device(a) or is_torch(a) else xp.asarray(np.asarray(a), **kw)
                   for a in arrays]
@@ -249,7 +252,11 @@ class ZeroInflation:
     def __call__(pi, zl, others):
         """The logit, float32 only where the call's result is (``others``:
         its other operands)."""
-        return zi_logits(pi, zl, None if pi is None else result_dtype((*others, pi)))
+        try:
+            result = None if pi is None else result_dtype((*others, pi))
+        except (TypeError, ValueError):
+            result = None       # a bad operand: the kernels' check names it
+        return zi_logits(pi, zl, result)
 
 
 # ---------------------------------------------------------------------------

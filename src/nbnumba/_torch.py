@@ -25,6 +25,12 @@ GRADIENTS = {
 }
 
 
+def eager(f, *args):
+    """f(*args) outside torch.compile's graph (a graph break): the kernels
+    are Numba code, which Dynamo cannot trace."""
+    return torch.compiler.disable(f)(*args)
+
+
 def _detached(args):
     return tuple(a.detach() if isinstance(a, torch.Tensor) else a for a in args)
 

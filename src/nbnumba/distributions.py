@@ -162,20 +162,25 @@ class NegativeBinomial:
         p = _params.Parameters.parse(zero_inflated=self._zero_inflated,
                                      validate_args=self._validate_args, **given, **zi)
         self._p = p
-        self.mu, self.theta = p.mu, p.theta
+        # the attributes in the parameters' own dtype (torch's float16 and
+        # bfloat16 included); the kernels read p's
+        self.mu, self.theta = p.give(p.mu), p.give(p.theta)
         if p.zi_logits is not None:
-            self.zi_logits = p.zi_logits
+            self.zi_logits = p.give(p.zi_logits)
+        self._attrs = (self.mu, self.theta, getattr(self, "zi_logits", None))
         self.scale = scale
 
     def _parameters(self):
         """The parameter layer's object for the current attributes: scvi-tools
         assigns ``mu`` (importance sampling) and may assign ``theta``; the
         logits are kept only while the mean is the one they gave."""
-        p = self._p
         zl = getattr(self, "zi_logits", None)
-        if self.mu is p.mu and self.theta is p.theta and zl is p.zi_logits:
-            return p
-        return _params.Parameters(self.mu, self.theta, None, zl, p.mask, p.given, p.dtype)
+        if all(a is b for a, b in zip((self.mu, self.theta, zl), self._attrs)):
+            return self._p
+        p = _params.Parameters.parse(mu=self.mu, theta=self.theta, zi_logits=zl,
+                                     zero_inflated=zl is not None)
+        p.mask = self._p.mask
+        return p
 
     def __deepcopy__(self, memo):
         """A copy built from copies of the given parameters (torch: leaves
@@ -185,9 +190,9 @@ class NegativeBinomial:
         given, zi, scale, validate = copy.deepcopy(self._args, memo)
         new = object.__new__(type(self))
         new._init(given, zi, scale, validate)
-        for name in ("mu", "theta", "zi_logits"):
+        for name, attr in zip(("mu", "theta", "zi_logits"), self._attrs):
             value = self.__dict__.get(name)
-            if value is not getattr(self._p, name):
+            if value is not attr:
                 if _arrays.is_torch(value) and not value.is_leaf:
                     value = value.detach()
                 setattr(new, name, copy.deepcopy(value, memo))
@@ -286,10 +291,11 @@ class NegativeBinomial:
         """The same distribution broadcast to ``batch_shape`` (views, no copy)."""
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new._p = self._parameters().expand(tuple(batch_shape))
-        new.mu, new.theta = new._p.mu, new._p.theta
-        if new._p.zi_logits is not None:
-            new.zi_logits = new._p.zi_logits
+        p = new._p = self._parameters().expand(tuple(batch_shape))
+        new.mu, new.theta = p.give(p.mu), p.give(p.theta)
+        if p.zi_logits is not None:
+            new.zi_logits = p.give(p.zi_logits)
+        new._attrs = (new.mu, new.theta, getattr(new, "zi_logits", None))
         return new
 
     # ----------------------------------------------------------- methods
@@ -308,12 +314,8 @@ class NegativeBinomial:
         p = self._parameters()
         xp = self._xp
         if xp.__name__ == "torch":
-            from ._torch import log_prob
-            res = log_prob(dispatch, p, value)
-            off = self._off_support(value)
-            if off is not None:
-                res = xp.where(off, p.give(self._continuous_log_prob(p.value(value))), res)
-            return res
+            from ._torch import eager
+            return eager(self._torch_log_prob, p, value)
         if any(_params.is_dask(a) for a in (value, *p.operands())):
             # lazily, without the support warning (it would need a compute)
             res = p.call("logpmf", value)
@@ -340,6 +342,34 @@ class NegativeBinomial:
         if masked:
             res = np.ma.masked_array(res, mask=vmask)
         return self._out(res)
+
+    def _torch_log_prob(self, p, value):
+        """log_prob on torch parameters (run eagerly: torch.compile breaks
+        the graph here, at the kernels)."""
+        from ._torch import log_prob
+        xp = self._xp
+        if not _arrays.is_torch(value):
+            value = xp.as_tensor(value, device=p.mu.device)
+        if not value.is_floating_point():
+            # integer counts: off the support only below 0, where the kernel's
+            # -inf is the extension's value too
+            return log_prob(dispatch, p, value)
+        if _arrays.on_device(value) or _arrays.on_device(p.mu):
+            # no data-dependent branch on the GPU (never a sync for bool()):
+            # the extension is taken where needed by torch.where; the
+            # warning only with validate_args, whose check syncs as torch's
+            off = ~self.support.check(value.detach())
+            if self._validate_args and not _params.all_true(~off):
+                _warn_outside()
+        else:
+            off = self._off_support(value)
+            if off is None:
+                return log_prob(dispatch, p, value)
+        # the kernels see a count there (their NaN derivatives off the
+        # support would poison the gradient through torch.where)
+        v = p.value(value)
+        res = log_prob(dispatch, p, xp.where(off, xp.zeros_like(v), v))
+        return xp.where(off, p.give(self._continuous_log_prob(v)), res)
 
     def _warns(self):
         """Whether values off the support warn (scvi-tools: the NB with

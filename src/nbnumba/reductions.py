@@ -16,13 +16,16 @@ size_factors[i] * gene_means[j]`` of sctransform's and glmGamPoi's model,
 which is never materialised.
 """
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _arrays
 
 
-def loglik(x, mu, theta, axis=None, keepdims=False):
+def loglik(x: Any, mu: Any, theta: ArrayLike, axis: int | None = None,
+           keepdims: bool = False) -> Any:
     """Sum of ``logpmf(x, mu, theta)`` without materialising the log-pmf.
 
     Parameters
@@ -43,6 +46,8 @@ def loglik(x, mu, theta, axis=None, keepdims=False):
     -------
     float or ndarray (float64)
         -inf where a count is impossible, NaN for invalid parameters.
+        torch tensors in: a tensor on their device, in the parameters'
+        dtype, differentiable in mu and theta (a training loss).
     """
     return reduce("nbinom", x, mu, (theta,), axis, keepdims)
 
@@ -55,6 +60,11 @@ def reduce(distribution, x, mu, rest, axis=None, keepdims=False, parallel=True):
     if outer and len(mu) != 2:
         raise ValueError("mu must be an array or a pair (size_factors, gene_means)")
     where = _arrays.target(x, *(mu if outer else (mu,)), *rest)
+    if any(_arrays.is_torch(a) for a in (x, *(mu if outer else (mu,)), *rest)):
+        # a tensor on the parameters' device, differentiable in them
+        from . import _torch
+        from .ufuncs import dispatch
+        return _torch.loglik(dispatch, reduce, distribution, x, mu, rest, axis, keepdims)
     if where == "dask":
         from . import _dask
         return _dask.loglik(distribution, x, mu, rest, reduce, axis, keepdims)

@@ -35,7 +35,12 @@ def evaluate(distribution, name, args, out=None, parallel=True):
     ops, full, dtype, mask, family = _arrays.operands(args, f.operands)
     res = [np.empty(_arrays.shape2(full), dtype) for _ in f.outputs]
     if res[0].size:
-        tiles.elementwise(tiles.kernel_name(distribution, name), ops, res, parallel)
+        if family == "torch":
+            from ._cpu.threads import following_torch
+            with following_torch():
+                tiles.elementwise(tiles.kernel_name(distribution, name), ops, res, parallel)
+        else:
+            tiles.elementwise(tiles.kernel_name(distribution, name), ops, res, parallel)
     res = [_arrays.wrap(r, full, mask, family) for r in res]
     if out is not None:
         res = _into(out, res, f)
