@@ -727,7 +727,7 @@ def residuals(X: ArrayLike, mu: Union[ArrayLike, Tuple[ArrayLike, ArrayLike]],
         Pearson residuals for NB. ``"deviance"``: ``sign(x - mu)
         sqrt(d)``, d the unit deviance, for NB ``2 [x log(x / mu) - (x +
         theta) log((x + theta) / (mu + theta))]`` computed without
-        cancellation (accurate to a few ulp even at x near mu); for ZINB
+        cancellation (within 5e-15 relative at x near mu too); for ZINB
         the same at x > 0 (the zero inflation cancels) and ``-2 log P(0)``
         at x = 0, with a negative sign. ``"quantile"``: Dunn-Smyth
         randomized quantile residuals ``Phi^-1(u)``, u uniform on ``[F(x -
