@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from . import _params, fitting
+from ._math.compile import compiled
 
 __all__ = ["test_de", "DEResult", "bh_adjust", "pseudobulk", "residuals"]
 
@@ -494,14 +495,14 @@ def pseudobulk(X: ArrayLike, groups: Any, *, axis: int = 0) -> Tuple[Any, dict]:
 
 # ------------------------------------------------------------ residuals
 
-@numba.njit(cache=True, error_model="numpy")
+@compiled(no_cpython_wrapper=True)
 def _log_ratio(a, b):
     """log(a / b) for positive a, b, also where a / b overflows."""
     r = a / b
     return np.log(r) if 0.0 < r < np.inf else np.log(a) - np.log(b)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@compiled(no_cpython_wrapper=True)
 def _half_deviance(x, mu, th):
     """x log(x/mu) - (x + th) log((x + th)/(mu + th)), the NB unit deviance
     over 2 (th = inf: Poisson's x log(x/mu) - (x - mu)), without
@@ -557,7 +558,7 @@ def _half_deviance(x, mu, th):
     return max(x * le - th * lb, 0.0)
 
 
-@numba.njit(cache=True, parallel=True)
+@compiled(parallel=True)
 def _deviance_kernel(x, mu, th, out):
     """The NB deviance residuals sign(x - mu) sqrt(2 half_deviance)."""
     n, g = out.shape
