@@ -131,7 +131,9 @@ class NegativeBinomial:
         ``theta = inf`` is Poisson.
     scale : array_like, optional
         The decoder's normalized expression, kept as scvi-tools does
-        (:meth:`get_normalized`); no computation uses it.
+        (:meth:`get_normalized`); no computation uses it. Given none with
+        torch's ``(total_count, probs / logits)``, it is ``mu`` normalized
+        along the last dimension, as scvi-tools sets it.
     validate_args : bool, optional
         Raise ``ValueError`` for invalid parameters and warn for values
         outside the support. None: the class default.
@@ -168,6 +170,11 @@ class NegativeBinomial:
         if p.zi_logits is not None:
             self.zi_logits = p.give(p.zi_logits)
         self._attrs = (self.mu, self.theta, getattr(self, "zi_logits", None))
+        if scale is None and p.logits is not None and _arrays.is_torch(self.mu) \
+                and self.mu.dim():
+            # scvi-tools' (total_count, probs / logits) constructor: the
+            # normalized mean along the last (gene) dimension
+            scale = self.mu / self.mu.sum(-1, keepdim=True)
         self.scale = scale
 
     def _parameters(self):
