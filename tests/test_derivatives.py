@@ -304,3 +304,10 @@ def test_hessian_where_mu_over_theta_overflows(k):
                 continue
             assert math.isfinite(got), (k, mu, theta, got, want)
             assert abs(got - want) <= 1e-12 * abs(want), (k, mu, theta, got, want)
+
+
+@pytest.mark.parametrize("k,mu,theta", [(1.0, 1.7e308, 1e308), (5.0, 1e308, 1e308),
+                                        (0.0, 1.7e308, 1.7e308), (1e300, 1.5e308, 1e308)])
+def test_theta_plus_mu_overflowing(k, mu, theta):
+    """theta + mu beyond the double range: p and q were 0 over inf."""
+    assert not _errors([(k, mu, theta)])

@@ -4,6 +4,11 @@ uint8..uint64, float16/32/64, bool, Python scalars), byte orders, memory
 layouts (C, Fortran, strided, transposed, broadcast, 0-d, empty), aliasing
 (``out=`` an input), masked arrays, and the extremes of the double range.
 
+Further families: a float32 pi in a float64 result (its logit in float64),
+non-canonical sparse counts (duplicate entries), and the derivatives and
+the zero-inflated NB's moments anywhere in the double range (intermediate
+quotients overflowing) against mpmath.
+
 Each call either gives the scalar function of ``nbnumba._math`` applied
 elementwise to the float64-converted inputs, rounded once to the result
 dtype (float32 if every input that is not a Python scalar is float16 or
@@ -206,12 +211,48 @@ def test_zinb(row, data):
     if data.draw(st.booleans()):
         pi = data.draw(operand(full, PROBS))
         res, err = call_or_clear_error(lambda: f(*args, pi), names + ("pi",))
-        zl = _params.zi_logits(pi=pi)           # the documented conversion to the logit
+        zl = logit_of(pi, result_dtype(args + [pi]))
     else:
         zl = data.draw(operand(full, FLOATS))
         res, err = call_or_clear_error(lambda: f(*args, zi_logits=zl), row.operands)
     assert err is None, err
     assert_matches(res, args + [zl], row.scalar, len(row.outputs))
+
+
+def logit_of(pi, dt):
+    """The documented conversion of pi to the logit: in float64, rounded
+    once to the call's result dtype dt (a float32 pi in a float64 result
+    keeps its digits); a Python number stays one (weak)."""
+    if is_python(pi):
+        return _params.zi_logits(pi=pi)
+    p = f64(pi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where((p >= 0) & (p <= 1), np.log(p) - np.log1p(-p), np.nan).astype(dt)
+    return np.ma.masked_array(z, mask=np.ma.getmaskarray(pi)) \
+        if isinstance(pi, np.ma.MaskedArray) else z
+
+
+@pytest.mark.parametrize("row", ZI_ROWS, ids=[r.name for r in ZI_ROWS])
+@SETTINGS
+@given(data=st.data())
+def test_float32_pi_in_float64_results(row, data):
+    """A float32 pi gives, in a float64 result, the values of the same pi
+    in float64, bit for bit (its logit is not rounded to float32)."""
+    full = data.draw(st.sampled_from([(3,), (2, 3)]))
+    names = row.operands[:-1]
+    args = [data.draw(operand(full, pool_of(n))) for n in names]
+    i = data.draw(st.integers(0, len(args) - 1))
+    args[i] = np.asarray(f64(args[i]), np.float64)           # one float64 operand
+    with np.errstate(over="ignore"):
+        pi = np.asarray(data.draw(st.lists(st.sampled_from(PROBS + [0.25, 1e-10, 0.999999]),
+                                           min_size=full[-1], max_size=full[-1])), np.float32)
+    f = getattr(zinb, row.name)
+    got = f(*args, pi)
+    want = f(*args, pi.astype(np.float64))
+    for g, w in zip(got if len(row.outputs) > 1 else (got,),
+                    want if len(row.outputs) > 1 else (want,)):
+        assert np.asarray(g).dtype == np.float64
+        np.testing.assert_array_equal(np.ma.getdata(g), np.ma.getdata(w))
 
 
 @SETTINGS
@@ -359,6 +400,125 @@ def test_loglik(data):
                          for r in np.moveaxis(lp, axis, -1)])
     got = np.asarray(res, np.float64)
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)
+
+
+@st.composite
+def non_canonical(draw, X):
+    """Dense counts X as CSR or CSC (matrix or array) with duplicate entries
+    (each count split in up to three, some explicit zeros) in any order
+    within a line: scipy's meaning of them is their sum."""
+    import scipy.sparse as sp
+    fmt = draw(st.sampled_from(["csr_matrix", "csc_matrix", "csr_array", "csc_array"]))
+    A = X.T if fmt.startswith("csc") else X
+    data, indices, indptr = [], [], [0]
+    for line in A:
+        entries = []
+        for j in np.flatnonzero(line):
+            n = draw(st.integers(1, 3))
+            cuts = sorted(draw(st.lists(st.integers(0, int(line[j])), min_size=n - 1,
+                                        max_size=n - 1)))
+            parts = np.diff([0] + cuts + [int(line[j])])
+            entries += [(j, float(v)) for v in parts]
+        entries = draw(st.permutations(entries))
+        indices += [j for j, _ in entries]
+        data += [v for _, v in entries]
+        indptr.append(len(data))
+    return getattr(sp, fmt)((np.array(data, np.float64), np.array(indices, np.int32),
+                             np.array(indptr)), shape=X.shape)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_loglik_non_canonical_sparse(data):
+    """Sparse counts with duplicate entries: the sums of the dense counts,
+    for both distributions, every axis and every form of the mean; the
+    fitters likewise."""
+    n, g = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 5))
+    X = np.array(data.draw(st.lists(st.sampled_from([0, 0, 0, 1, 2, 5, 30]), min_size=n * g,
+                                    max_size=n * g))).reshape(n, g)
+    S = data.draw(non_canonical(X))
+    rng = np.random.default_rng(data.draw(st.integers(0, 99)))
+    sf, gm = rng.uniform(0.2, 3, n), rng.uniform(0.1, 20, g)
+    mu = data.draw(st.sampled_from([2.5, gm, sf[:, None] * gm, (sf, gm)]))
+    theta = data.draw(st.sampled_from([1.5, rng.uniform(0.05, 50, g), np.inf]))
+    axis = data.draw(st.sampled_from([None, 0, 1]))
+    zl = data.draw(st.sampled_from([None, rng.normal(0, 2, g)]))
+    if zl is None:
+        got, want = (nbnumba.loglik(a, mu, theta, axis=axis) for a in (S, X))
+    else:
+        got, want = (zinb.loglik(a, mu, theta, zi_logits=zl, axis=axis) for a in (S, X))
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)
+    if n >= 2 and not isinstance(mu, tuple):
+        from nbnumba import fitting
+        a, b = (fitting.fit_theta(m, np.broadcast_to(mu, X.shape)).theta for m in (S, X))
+        np.testing.assert_array_equal(a, b)
+
+
+def _extreme(draw):
+    """A double from anywhere in the range, log-uniform, ends included."""
+    e = draw(st.integers(-300, 308))
+    m = draw(st.sampled_from([1.0, 1.7, 3.3, 9.9]))
+    return min(m * 10.0 ** e, 1.7976931348623157e308)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_derivatives_where_quotients_overflow(data):
+    """logpmf_grad and logpmf_hess anywhere in the double range (mu /
+    theta, theta + mu and the like overflowing or underflowing on the way)
+    against mpmath, with test_derivatives' tolerances: finite wherever the
+    derivative is."""
+    from helpers import mp_reference
+    k = data.draw(st.sampled_from([0.0, 1.0, 2.0, 3.0, 17.0, 1e9, 1e300]))
+    mu, theta = _extreme(data.draw), _extreme(data.draw)
+    theta = min(theta, 1e200)               # mpmath's precision grows with theta's range
+    if theta < 1e-154 and mu < 1e-154 and k >= 2:
+        return                              # documented NaN (both terms overflow)
+    got = nbnumba.logpmf_grad(k, mu, theta) + nbnumba.logpmf_hess(k, mu, theta)
+    want, scales = mp_reference(k, mu, theta)
+    for name, g, w, sc, rel in zip(("d_mu", "d_theta", "d_mu_mu", "d_mu_theta", "d_theta_theta"),
+                                   got, want, scales, (1e-13, 1e-12, 1e-10, 1e-10, 1e-10)):
+        tol = rel * abs(w) + 1e-14 * sc + (math.ulp(w) if math.isfinite(w) else 0.0)
+        assert g == w or abs(g - w) <= tol, (name, k, mu, theta, g, w)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_zinb_moments_keep_their_digits(data):
+    """The zero-inflated NB's mean, variance, skewness and kurtosis from
+    float parameters anywhere (pi down to 1e-300, mu / theta overflowing)
+    against its raw moments at 120 digits: where a moment is a finite
+    double, within 1e-12 (a few ulp where no terms cancel)."""
+    import mpmath as mp
+    mu = _extreme(data.draw)
+    theta = data.draw(st.sampled_from([math.inf, _extreme(data.draw)]))
+    pi = data.draw(st.sampled_from([1e-300, 1e-10, 0.3, 0.5, 0.999, 1 - 1e-12]))
+    got = zinbinom(mu=mu, theta=theta, pi=pi).stats("mvsk")
+    with mp.workdps(120 + 4 * max(0, int(math.log10(mu)))):
+        M, P = mp.mpf(mu), mp.mpf(pi)
+        x = 0 if theta == math.inf else M / mp.mpf(theta)
+        v2, v3 = M * (1 + x), M * (1 + x) * (1 + 2 * x)
+        v4 = 3 * v2 ** 2 + v2 * (1 + 6 * x * (1 + x))
+        r = [M, v2 + M ** 2, v3 + 3 * M * v2 + M ** 3, v4 + 4 * M * v3 + 6 * M ** 2 * v2 + M ** 4]
+        R = [(1 - P) * m for m in r]
+        c2 = R[1] - R[0] ** 2
+        c3 = R[2] - 3 * R[0] * R[1] + 2 * R[0] ** 3
+        c4 = R[3] - 4 * R[0] * R[2] + 6 * R[0] ** 2 * R[1] - 3 * R[0] ** 4
+        want = [R[0], c2, c3 / c2 ** 1.5, c4 / c2 ** 2 - 3]
+        # the skewness's terms: where they cancel, ulps of the parameters move it
+        size = abs(v3) + 3 * P * M * v2 + P * M ** 3
+        skew_scale = float((1 - P) * size / c2 ** 1.5)
+    for i, (g, w) in enumerate(zip(got, want)):
+        try:
+            w = float(w)
+        except OverflowError:
+            w = math.inf
+        if not math.isfinite(w) or abs(w) < 1e-290:
+            continue
+        tol = 1e-12 * abs(w) + (1e-13 * skew_scale if i == 2 else 0.0)
+        assert abs(float(g) - w) <= tol, (("m", "v", "s", "k")[i], mu, theta, pi, float(g), w)
 
 
 # ---------------------------------------------------------------------------

@@ -245,16 +245,26 @@ def _log1pmx_ratio(w, num, den):
 
 
 @jit
-def _d_theta(k, mu, theta, tpm, q, v, D):
-    """d log pmf / d theta, for tpm = theta + mu, q = mu / tpm,
-    v = (k - mu) / tpm, D = dlgamma_ratio(k, theta) (unused for k = 1)."""
+def _half(mu, theta):
+    """1, or 0.5 where theta + mu overflows (both finite, above ~9e307):
+    the derivatives' quotients by theta + mu are taken over s (theta + mu),
+    which p = theta / (theta + mu) and q = mu / (theta + mu) need (they
+    would be 0 over inf)."""
+    return 0.5 if theta + mu == INF and theta < INF else 1.0
+
+
+@jit
+def _d_theta(k, mu, theta, s, tpm, q, v, D):
+    """d log pmf / d theta, for tpm = s (theta + mu) (see _half), q = mu /
+    (theta + mu), v = (k - mu) / (theta + mu), D = dlgamma_ratio(k, theta)
+    (unused for k = 1)."""
     if k == 1.0:
         # dlgamma_ratio(1, theta) = -log1pmx(1 / theta) and log1pmx(v)
         # cancel as mu -> 0, where the derivative of log pmf(1) = log(theta)
         # + theta log(p) + log(q) vanishes; its terms here, mu / (theta tpm)
         # and log(p) + q = log1pmx(-q), cancel only near its zero
-        return q / theta + _log1pmx_ratio(-q, theta, tpm)
-    return D + _log1pmx_ratio(v, theta + k, tpm)
+        return q / theta + _log1pmx_ratio(-q, s * theta, tpm)
+    return D + _log1pmx_ratio(v, s * theta + s * k, tpm)
 
 
 @jit_inline
@@ -355,10 +365,11 @@ def _grad_general(k, mu, theta, D):
     """logpmf_grad given D = dlgamma_ratio(k, theta) (unused for k = 1)."""
     if _undefined(k, mu, theta):
         return NAN, NAN
-    tpm = theta + mu
-    p = _p(mu, theta, tpm)
+    s = _half(mu, theta)
+    tpm = s * theta + s * mu
+    p = _p(s * mu, s * theta, tpm)
     d_mu = -p if k == 0.0 else (k - mu) / mu * p
-    return d_mu, _d_theta(k, mu, theta, tpm, mu / tpm, (k - mu) / tpm, D)
+    return d_mu, _d_theta(k, mu, theta, s, tpm, s * mu / tpm, (s * k - s * mu) / tpm, D)
 
 
 @jit
@@ -410,12 +421,13 @@ def logpmf_hess(k, mu, theta):
     """
     if _undefined(k, mu, theta):
         return NAN, NAN, NAN
-    tpm = theta + mu
-    p = _p(mu, theta, tpm)
-    q = mu / tpm
-    v = (k - mu) / tpm
+    s = _half(mu, theta)
+    tpm = s * theta + s * mu          # 1 / (theta + mu) = s / tpm
+    p = _p(s * mu, s * theta, tpm)
+    q = s * mu / tpm
+    v = (s * k - s * mu) / tpm
     if k == 0.0:
-        d_mu_mu = p / tpm
+        d_mu_mu = p / tpm * s
     else:
         d_mu_mu = -((k * p + q * (2.0 * k - mu)) / mu) * (p / mu)
     if k == 1.0:
@@ -425,7 +437,7 @@ def logpmf_hess(k, mu, theta):
         # 1e300, theta = 1e-10); theta - 1 is exact near theta = 1, where
         # mu - mu / theta cancels
         r = (theta - 1.0) / theta if theta < INF else 1.0
-        d_theta_theta = q / theta * (q * r - 2.0 / tpm)
+        d_theta_theta = q / theta * (q * r - 2.0 * s / tpm)
     else:
         d_theta_theta = d2lgamma_ratio(k, theta) + v * (v / (k + theta))
-    return d_mu_mu, v / tpm, d_theta_theta
+    return d_mu_mu, v / tpm * s, d_theta_theta

@@ -61,6 +61,9 @@ def stats(mu, theta, xp, keep=None, zi_logits=None):
         var = xp.where((mu == 0) | (theta == 0) | (keep == 0), 0.0 * mu, var)
         # third and fourth central moments over (1 - pi) mu A**2
         c3 = b * b * (2.0 - p) + 3.0 * u * b - u * w * (keep - pi)
-        c4 = (3.0 * b * b + b * b * (p * p + 6.0 * (1.0 - p)) / a
+        # the excess kurtosis's 3 b**2 - 3 (1 - pi) as 3 pi (1 - a (2 + pi a) b**2)
+        # = 3 pi (1 - w (2 b + u)): the difference would lose digits of a
+        # small kurtosis (1 / mu at pi -> 0)
+        c4 = (3.0 * pi * (1.0 - w * (2.0 * b + u)) + b * b * (p * p + 6.0 * (1.0 - p)) / a
               + 4.0 * pi * (2.0 - p) * b * b + 6.0 * u * u / a + u * w * (1.0 - 3.0 * pi * keep))
-        return keep * mu, var, c3 / xp.sqrt(a * b * keep), c4 / keep - 3.0
+        return keep * mu, var, c3 / xp.sqrt(a * b * keep), c4 / keep
