@@ -20,7 +20,7 @@ README = os.path.join(ROOT, "README.md")
 DOCS = os.path.join(ROOT, "docs")
 GPU_MARK = "example: skip-without-gpu"
 OPTIONAL = {"torch": r"^\s*(import|from) torch\b", "dask": r"^\s*(import|from) dask\b",
-            "cupy": r"^\s*(import|from) cupy\b"}
+            "cupy": r"^\s*(import|from) cupy\b", "scvi": r"^\s*(import|from) scvi\b"}
 
 
 def markdown_blocks(path):
