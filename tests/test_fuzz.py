@@ -634,3 +634,82 @@ def test_every_public_function_is_fuzzed():
     fuzzed = {r.name for r in NB_ROWS}
     assert set(ufuncs.__all__) <= fuzzed
     assert set(zinb.__all__) <= {r.name for r in ZI_ROWS} | {"rvs", "loglik"}
+
+
+# ---------------------------------------------------------------------------
+# torch: mixed torch / NumPy parameters, and second derivatives
+
+def _torch_or_numpy(draw, a, torch):
+    """a as a torch tensor (float32 or float64) or as a NumPy array, drawn."""
+    a = np.asarray(a, np.float64)
+    kind = draw(st.sampled_from(["torch64", "torch32", "numpy"]))
+    if kind == "numpy":
+        return a
+    return torch.tensor(a, dtype=torch.float64 if kind == "torch64" else torch.float32)
+
+
+@pytest.mark.parametrize("face,method", FACE_METHODS, ids=[f"{a}.{b}" for a, b in FACE_METHODS])
+@settings(max_examples=15, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_faces_mixed_torch_numpy(face, method, data):
+    """Any mix of torch tensors (float32, float64) and NumPy arrays among a
+    face's parameters: a torch result equal, element for element, to the
+    all-NumPy call at the same (converted) parameters."""
+    torch = pytest.importorskip("torch")
+    full = data.draw(st.sampled_from([(), (3,), (2, 3)]))
+    pools = {"q": PROBS, "x": FLOATS + [0.0, 1.0, 4.0]}
+
+    def arr(pool):
+        n = math.prod(full)
+        return np.array(data.draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n)),
+                        np.float64).reshape(full)
+    quantile = method in ("ppf", "isf", "icdf")
+    x = arr(pools["q"] if quantile else pools["x"])
+    given = {"mu": arr(FLOATS), "theta": arr(FLOATS)}
+    if "ero" in face or face == "zinbinom":
+        given["zi_logits"] = arr(FLOATS)
+    mixed = {k: _torch_or_numpy(data.draw, v, torch) for k, v in given.items()}
+    if not any(isinstance(v, torch.Tensor) for v in mixed.values()):
+        mixed["mu"] = torch.tensor(given["mu"])
+    make = {"nbinom": nbinom, "zinbinom": zinbinom, "NegativeBinomial": NegativeBinomial,
+            "ZeroInflatedNegativeBinomial": ZeroInflatedNegativeBinomial}[face]
+    res = getattr(make(**mixed), method)(x)
+    assert isinstance(res, torch.Tensor)
+    # the same parameters as the face converted them, all NumPy
+    conv = _params.as_float(*(v.numpy() if isinstance(v, torch.Tensor) else v
+                              for v in mixed.values()))
+    want = getattr(make(**dict(zip(mixed, conv))), method)(x)
+    # torch's promotion: the float64 value joins the parameters' dtype
+    got, want = res.numpy(), np.asarray(want)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    if method == "log_prob":
+        on = np.isfinite(x) & (x >= 0) & (x == np.floor(x))
+        got, want = got[np.broadcast_to(on, got.shape)], want[np.broadcast_to(on, want.shape)]
+    assert np.array_equal(got, want, equal_nan=True), (got, want)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(k=st.sampled_from([0.0, 1.0, 2.0, 5.0, 40.0]),
+       mu=st.sampled_from([1e-3, 0.5, 2.0, 30.0, 1e4]),
+       theta=st.sampled_from([1e-2, 0.5, 3.0, 100.0, 1e6]))
+def test_second_derivatives_through_autograd(k, mu, theta):
+    """torch's double backward of the NB log_prob gives the Hessian kernel's
+    values (d2/dmu2, d2/dmu dtheta, d2/dtheta2); the ZINB's raises."""
+    torch = pytest.importorskip("torch")
+    m = torch.tensor(mu, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+    x = torch.tensor(k, dtype=torch.float64)
+    lp = NegativeBinomial(mu=m, theta=t).log_prob(x)
+    g_mu, g_theta = torch.autograd.grad(lp, (m, t), create_graph=True)
+    h_mm, h_mt = torch.autograd.grad(g_mu, (m, t), retain_graph=True)
+    h_tm, h_tt = torch.autograd.grad(g_theta, (m, t))
+    want = nbnumba.logpmf_hess(k, mu, theta)
+    np.testing.assert_array_equal([h_mm.item(), h_mt.item(), h_tt.item()], want)
+    assert h_tm.item() == want[1]
+    zl = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    lp = ZeroInflatedNegativeBinomial(mu=m, theta=t, zi_logits=zl).log_prob(x)
+    (g,) = torch.autograd.grad(lp, m, create_graph=True)
+    with pytest.raises(RuntimeError):
+        torch.autograd.grad(g, m)

@@ -325,7 +325,10 @@ def test_autocast_cpu_bfloat16():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = layer(torch.randn(5, 3))
         mu, theta = torch.exp(out), torch.ones(4, dtype=out.dtype)
-        lp = NegativeBinomial(mu=mu, theta=theta).log_prob(torch.ones(5, 4))
+        d = NegativeBinomial(mu=mu, theta=theta)
+        lp = d.log_prob(torch.ones(5, 4, dtype=torch.bfloat16))
+        # torch's promotion: a float32 value makes a float32 result
+        assert d.log_prob(torch.ones(5, 4)).dtype == torch.float32
     assert out.dtype == torch.bfloat16 and lp.dtype == torch.bfloat16
     lp.float().sum().backward()
     assert torch.isfinite(layer.weight.grad).all()

@@ -448,22 +448,40 @@ class Parameters:
         if x is not None:
             args = (self.value(x),) + args
         res = dispatch(distribution, fname, args)
-        return self.give(res)
+        return self.give(res, x)
+
+    def result_dtype(self, x=None):
+        """torch's dtype of a result at value x (None: the parameters'):
+        floating values take part in the promotion, integers do not."""
+        if self.dtype is None or x is None or isinstance(x, (bool, int, float)):
+            return self.dtype
+        import torch
+        if is_torch(x):
+            return torch.promote_types(self.dtype, x.dtype) if x.is_floating_point() \
+                else self.dtype
+        kind = dtype(x) if hasattr(x, "dtype") else np.asarray(x).dtype
+        if kind.kind != "f":
+            return self.dtype
+        return torch.promote_types(self.dtype, getattr(torch, np.dtype(kind).name))
 
     def value(self, x):
-        """A torch value in the parameters' float dtype (torch's promotion
-        of integer counts; float16/bfloat16 computed in float32)."""
+        """A torch value in the dtype the kernels compute the result in
+        (float32 for float16/bfloat16/float32 results, else float64):
+        torch's promotion, integer counts taking the parameters' dtype."""
         if self.dtype is not None and is_torch(x):
+            import torch
             x = x.detach()
-            if not x.is_floating_point() or x.dtype != self.mu.dtype:
-                x = x.to(self.mu.dtype)
+            out = self.result_dtype(x)
+            want = torch.float32 if out.itemsize <= 4 else torch.float64
+            if x.dtype != want:
+                x = x.to(want)
         return x
 
-    def give(self, res):
-        """A result in the parameters' torch dtype (NumPy results as they are)."""
-        if self.dtype is not None and is_torch(res) and res.dtype != self.dtype \
-                and res.is_floating_point():
-            return res.to(self.dtype)
+    def give(self, res, x=None):
+        """A result in torch's dtype for value x (NumPy results as they are)."""
+        out = self.result_dtype(x)
+        if out is not None and is_torch(res) and res.dtype != out and res.is_floating_point():
+            return res.to(out)
         return res
 
     def expand(self, batch_shape):

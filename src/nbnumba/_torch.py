@@ -143,7 +143,7 @@ def log_prob(run, p, value):
     ops = p.operands()
     if p.logits is not None:
         ops[0] = ops[0].detach()
-    return p.give(apply(run, row, p.value(value), ops))
+    return p.give(apply(run, row, p.value(value), ops), value)
 
 
 def differentiable(run, distribution, name, args, out=None):

@@ -376,7 +376,7 @@ class NegativeBinomial:
         # support would poison the gradient through torch.where)
         v = p.value(value)
         res = log_prob(dispatch, p, xp.where(off, xp.zeros_like(v), v))
-        return xp.where(off, p.give(self._continuous_log_prob(v)), res)
+        return xp.where(off, p.give(self._continuous_log_prob(v), value), res)
 
     def _warns(self):
         """Whether values off the support warn (scvi-tools: the NB with
