@@ -58,15 +58,21 @@ def _gradients(run, row, value, params, needs):
     return out
 
 
+def _nb_forward(ctx, run, name, value, mu, theta):
+    """The forward of the NB's Functions: row ``name`` at the detached
+    operands, which are kept for the backward."""
+    ctx.run = run
+    ctx.save_for_backward(value, mu, theta)
+    return run("nbinom", name, _detached((value, mu, theta)))
+
+
 class _NBGradient(torch.autograd.Function):
     """(d_mu, d_theta) of the NB log-pmf, differentiable once more through
     the ``logpmf_hess`` kernel (double backward: Hessians, gradgradcheck)."""
 
     @staticmethod
     def forward(ctx, run, value, mu, theta):
-        ctx.run = run
-        ctx.save_for_backward(value, mu, theta)
-        return run("nbinom", "logpmf_grad", _detached((value, mu, theta)))
+        return _nb_forward(ctx, run, "logpmf_grad", value, mu, theta)
 
     @staticmethod
     @once_differentiable
@@ -84,9 +90,7 @@ class LogProb(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, run, value, mu, theta):
-        ctx.run = run
-        ctx.save_for_backward(value, mu, theta)
-        return run("nbinom", "logpmf", _detached((value, mu, theta)))
+        return _nb_forward(ctx, run, "logpmf", value, mu, theta)
 
     @staticmethod
     def backward(ctx, grad):
