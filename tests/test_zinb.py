@@ -341,3 +341,18 @@ def test_extreme_quantiles_and_far_entropy_are_fast():
         t = time.perf_counter()
         f(np.full(n, q), 2.0, 1.5, zi_logits=0.3)
         assert (time.perf_counter() - t) / n < 40e-6, f
+
+
+@pytest.mark.parametrize("q,mu,theta,z", [(0.99999, 1e10, 1e-3, 0.3), (0.99999, 1e15, 1.5, 5.0),
+                                          (1 - 1e-10, 1e5, 1e-3, 0.3), (1 - 1e-10, 1e10, 1.5, 5.0),
+                                          (1 - 1e-16, 1e10, 1e-3, -3.0), (1e-300, 1e10, 1e-3, 0.3),
+                                          (1e-20, 1e6, 1e6, 0.3), (1e-5, 1e15, 1e6, 5.0)])
+def test_quantiles_are_exact_far_in_the_tails(q, mu, theta, z):
+    """The smallest k by this distribution's own cdf / sf, where the NB
+    quantile of the shifted level is off by up to thousands of counts (the
+    cdf moving by less than an ulp per count)."""
+    k = zinb.ppf(q, mu, theta, zi_logits=z)
+    assert zinb.cdf(k, mu, theta, zi_logits=z) >= q > zinb.cdf(k - 1, mu, theta, zi_logits=z)
+    k = zinb.isf(1 - q if q > 0.5 else q, mu, theta, zi_logits=z)
+    s = 1 - q if q > 0.5 else q
+    assert zinb.sf(k, mu, theta, zi_logits=z) <= s < zinb.sf(k - 1, mu, theta, zi_logits=z)

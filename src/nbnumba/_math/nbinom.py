@@ -566,75 +566,157 @@ def _sf_slow(k, mu, theta):
 # ------------------------------------------------------------ quantiles
 
 @jit
-def _hit(k, target, mu, theta, upper):
-    """1.0 if k is at or beyond the quantile, 0.0 if not, NaN where the
-    cdf or sf itself is NaN (beyond its methods' reach)."""
-    v = sf(k, mu, theta) if upper else cdf(k, mu, theta)
+def _probe(k, target, mu, theta, upper, comp):
+    """(hit, guide) at k. hit: 1.0 if k is at or beyond the quantile, 0.0
+    if not, NaN where the cdf or sf itself is NaN: decided by the very cdf
+    (sf if upper) v the user calls, whose branches this follows. guide:
+    log v, or log(-log v) where comp (a level above 1/2: -log cdf ~ sf,
+    -log sf ~ cdf), from the log the tails come with (free): a
+    monotone function of v, so that its crossing of the target's is the
+    hits' (NaN where v is 0 or 1)."""
+    v = _sf_fast(k, mu, theta) if upper else _cdf_fast(k, mu, theta)
+    lv = NAN
     if v != v:
-        return NAN
-    return 1.0 if (v <= target if upper else v >= target) else 0.0
+        s = _special_k(k, mu, theta)
+        if s:
+            v = NAN if s == 1 else ((1.0 if s == 2 else 0.0) if upper else (0.0 if s == 2 else 1.0))
+        else:
+            kf = floor(k)
+            c = _small_cdf(kf, mu, theta)
+            if upper and 0.0 <= c < 0.9:
+                v = 1.0 - c
+            elif not upper and c >= 0.0:
+                v = c
+            else:
+                lc, ls = _log_tails(kf, mu, theta)
+                lv = ls if upper else lc
+                v = math.exp(lv)
+    if v != v:
+        return NAN, NAN
+    if lv != lv and v > 0.0:
+        lv = math.log(v)
+    g = math.log(-lv) if comp else lv
+    return (1.0 if (v <= target if upper else v >= target) else 0.0), g
+
+
+@jit
+def _ahead(k, k1, g1, k0, g0, lt):
+    """The next point of a bracketing walk from k1 (k: the doubling step's):
+    beyond it where the secant of the guide through (k0, g0) and (k1, g1)
+    meets lt farther away (by a fifth more: the tails' log is concave or
+    linear, so the walk then brackets the answer in a step or two)."""
+    if not (g0 == g0 and g1 == g1 and abs(g0) < INF and abs(g1) < INF and g1 != g0):
+        return k
+    cross = k1 + (lt - g1) * ((k1 - k0) / (g1 - g0))
+    far = k1 + 1.2 * (cross - k1)
+    if k > k1:
+        return min(max(k, floor(far)), 1e308) if cross > k1 else k
+    return max(min(k, floor(far)), 0.0) if cross < k1 else k
 
 
 @jit
 def _search(target, mu, theta, upper):
     """Smallest integer k >= 0 with cdf(k) >= target (sf(k) <= target if upper).
 
-    Steps doubling from one standard deviation away from the mean bracket
-    the answer, then bisection; both use the very cdf/sf the user calls.
-    NaN if that cdf/sf is NaN on the way (never a wrong quantile).
+    Steps doubling from one standard deviation away from the mean (or
+    longer, to where the secant of the guide below meets the target)
+    bracket the answer; then the bracket shrinks to it by regula falsi
+    (Illinois) on the guide of _probe (log sf or log cdf, log(-log) of
+    them above 1/2: nearly linear in k in the tails), with a bisection
+    wherever two steps did not halve it or the guide's signs disagree. Every step is decided by the very cdf/sf the
+    user calls (the interpolation only picks where to look), so the
+    quantile is exact; NaN if that cdf/sf is NaN on the way (never a wrong
+    quantile).
     """
+    comp = target > 0.5
+    # the guide's target: where the cdf (sf), exp of its log rounded, reaches
+    # the level: half a spacing of the doubles below 1 (2**-54) under (over) it
+    half = -5.551115123125783e-17 if upper else 5.551115123125783e-17
+    lt = math.log(-math.log1p(-(1.0 - target + half))) if comp else math.log(target)
     # one standard deviation (without overflow), at least the spacing of
     # the floats at the mean (smaller steps would not move), at most 1e300
     sd = math.sqrt(mu) * math.sqrt(1.0 + mu / theta)
     step = min(max(1.0, floor(sd), floor(mu * 2.220446049250313e-16)), 1e300)
     k = floor(mu)
-    h = _hit(k, target, mu, theta, upper)
+    h, g = _probe(k, target, mu, theta, upper, comp)
     if h != h:
         return NAN
+    glo = ghi = NAN
+    kp = gp = NAN               # the point before, for the guide's secant
     if h:
         hi = k
+        ghi = g
         lo = -1.0
         while hi > 0.0:
-            k = max(hi - step, 0.0)
-            h = _hit(k, target, mu, theta, upper)
+            k = max(_ahead(hi - step, hi, ghi, kp, gp, lt), 0.0)
+            h, g = _probe(k, target, mu, theta, upper, comp)
             if h != h:
                 return NAN
             if not h:
                 lo = k
+                glo = g
                 break
+            kp, gp = hi, ghi
             hi = k
+            ghi = g
             step *= 2.0
     else:
         lo = k
+        glo = g
         for _ in range(2000):
-            k = lo + step
-            h = _hit(k, target, mu, theta, upper)
+            k = _ahead(lo + step, lo, glo, kp, gp, lt)
+            h, g = _probe(k, target, mu, theta, upper, comp)
             if h != h:
                 return NAN
             if h:
                 break
+            kp, gp = lo, glo
             lo = k
+            glo = g
             step *= 2.0
         else:
             return NAN
         hi = k
+        ghi = g
+    # regula falsi on f = guide - lt, f(lo) and f(hi) of opposite signs
+    # where the guide is exact; Illinois: an end kept twice has its f halved
+    flo = glo - lt
+    fhi = ghi - lt
+    kept = 0                    # -1: lo kept last time, 1: hi kept
+    widths = (INF, INF)         # the bracket's widths two and one steps ago
     for _ in range(2000):
-        if hi - lo <= 1.0:
+        width = hi - lo
+        if width <= 1.0:
             return hi
-        if hi > 4.0 * (lo + 2.0):
-            # brackets over orders of magnitude (e.g. [0, 1e308]): geometric steps
-            mid = floor(math.sqrt(lo + 2.0) * math.sqrt(hi))
-        else:
-            mid = floor(0.5 * lo + 0.5 * hi)
+        mid = NAN
+        if (width <= 0.5 * widths[0] and flo * fhi <= 0.0 and flo != fhi
+                and abs(flo) < INF and abs(fhi) < INF):
+            mid = floor(lo + (flo / (flo - fhi)) * width)
+            mid = min(max(mid, lo + 1.0), hi - 1.0)
+        if mid != mid:
+            if hi > 4.0 * (lo + 2.0):
+                # brackets over orders of magnitude (e.g. [0, 1e308]): geometric steps
+                mid = floor(math.sqrt(lo + 2.0) * math.sqrt(hi))
+            else:
+                mid = floor(0.5 * lo + 0.5 * hi)
         if mid <= lo or mid >= hi:      # beyond 2**53: no integer in between
             return hi
-        h = _hit(mid, target, mu, theta, upper)
+        widths = (widths[1], width)
+        h, g = _probe(mid, target, mu, theta, upper, comp)
         if h != h:
             return NAN
         if h:
             hi = mid
+            fhi = g - lt
+            if kept == -1:
+                flo *= 0.5
+            kept = -1
         else:
             lo = mid
+            flo = g - lt
+            if kept == 1:
+                fhi *= 0.5
+            kept = 1
     return NAN
 
 

@@ -11,7 +11,7 @@ import math
 
 from . import derivatives, nbinom
 from .compile import jit, jit_inline
-from .special import FAST_K, exp_expm1_fast, exp_fast, log1p_fast
+from .special import FAST_K, exp_expm1_fast, exp_fast, floor, log1p_fast
 from .table import Columns, Function
 
 NAN = math.nan
@@ -156,19 +156,65 @@ def logsf(k, mu, theta, z):
 
 
 @jit
+def _hit(k, q, mu, theta, z, upper):
+    """1.0 if k is at or beyond the quantile by this module's own cdf (sf if
+    upper), 0.0 if not, NaN where that is NaN."""
+    v = sf(k, mu, theta, z) if upper else cdf(k, mu, theta, z)
+    if v != v:
+        return NAN
+    return 1.0 if (v <= q if upper else v >= q) else 0.0
+
+
+@jit
 def _settle(k, q, mu, theta, z, upper):
-    """The quantile next to k, checked against this module's own cdf (sf
-    if upper): the NB quantile of the shifted level can be one off where
-    that level rounds."""
-    for _ in range(4):
-        if k > 0.0 and ((sf(k - 1.0, mu, theta, z) <= q) if upper
-                        else (cdf(k - 1.0, mu, theta, z) >= q)):
-            k -= 1.0
-        elif not ((sf(k, mu, theta, z) <= q) if upper else (cdf(k, mu, theta, z) >= q)):
-            k += 1.0
+    """The quantile near k (the NB quantile of the shifted level), by this
+    module's own cdf (sf if upper): the two differ where the level rounds,
+    by one count or, far in a tail where the cdf moves by less than an ulp
+    per count, by thousands. Steps doubling from k bracket it, then
+    bisection: exact, in twice the log of the distance."""
+    h = _hit(k, q, mu, theta, z, upper)
+    if h != h:
+        return NAN
+    step = 1.0
+    if h:
+        hi = k
+        lo = -1.0
+        while hi > 0.0:
+            c = max(hi - step, 0.0)
+            h = _hit(c, q, mu, theta, z, upper)
+            if h != h:
+                return NAN
+            if not h:
+                lo = c
+                break
+            hi = c
+            step *= 2.0
+    else:
+        lo = k
+        for _ in range(2000):
+            c = lo + step
+            h = _hit(c, q, mu, theta, z, upper)
+            if h != h:
+                return NAN
+            if h:
+                break
+            lo = c
+            step *= 2.0
         else:
-            return k
-    return k
+            return NAN
+        hi = c
+    for _ in range(2000):
+        mid = floor(0.5 * lo + 0.5 * hi)
+        if hi - lo <= 1.0 or mid <= lo or mid >= hi:
+            return hi
+        h = _hit(mid, q, mu, theta, z, upper)
+        if h != h:
+            return NAN
+        if h:
+            hi = mid
+        else:
+            lo = mid
+    return NAN
 
 
 @jit
