@@ -219,8 +219,8 @@ def test_zero_inflated_beyond_the_range_against_mpmath():
 
 
 def test_logit_rows_compile_for_cuda():
-    """Every logit row as a CUDA kernel, compiled to PTX without a GPU (the
-    rows run on CPU and Dask; on the GPU the faces use the mean rows)."""
+    """Logit rows as CUDA kernels, compiled to PTX without a GPU (every row:
+    tests/test_gpu_ptx.py; their values in the simulator: tests/gpu)."""
     pytest.importorskip("numba_cuda")
     import types
 

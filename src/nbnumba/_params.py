@@ -387,10 +387,6 @@ class Parameters:
                 n = astype(xp.where(a > 0, a, math.nan), dtype(a))
                 mu, theta = _from_scipy(n, b)
                 lg = astype(xp.log1p(-b) - xp.log(b), dtype(b))
-        if lg is not None and on_device(mu):
-            # the logit rows are not among the GPU's kernels yet (they compile
-            # for CUDA: tests/test_params.py): the mean rows, as before
-            lg = None
         ops = [mu, theta] + ([] if lg is None else [lg]) + ([] if zl is None else [arrays[2]])
         full = np.broadcast_shapes(*(shape(o) for o in ops))
         ops = [xp.broadcast_to(o, full) for o in ops]

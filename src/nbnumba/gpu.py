@@ -75,7 +75,9 @@ def _sample_kernel(mu, theta, zi, k0, k1, offset, out):
 
 #: Python kernel functions by qualified name, "<distribution>.<function>",
 #: and "rvs" (compile them with cuda.jit or compile_ptx).
-PYKERNELS = {f"{d}.{name}": _elementwise(f) for d in DISTRIBUTIONS for name, f in table(d).items()}
+# (and the logit rows, by which the faces evaluate means beyond the doubles)
+PYKERNELS = {f"{d}.{name}": _elementwise(f) for d in DISTRIBUTIONS + ("logits",)
+             for name, f in table(d).items()}
 PYKERNELS["rvs"] = _sample_kernel
 
 

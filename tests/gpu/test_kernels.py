@@ -64,7 +64,12 @@ def test_every_table_row_matches_cpu(qualname):
     from nbnumba.ufuncs import evaluate
     distribution, name = qualname.split(".")
     f = lookup(qualname)
-    values = {"k": X, "q": Q, "mu": MU, "theta": THETA, "zi_logits": np.linspace(-40, 40, 5)}
+    values = {"k": X, "q": Q, "mu": MU, "theta": THETA, "zi_logits": np.linspace(-40, 40, 5),
+              # far means too: the mean held as 0 and inf, the logits the truth
+              "logits": np.where(np.arange(5) % 2, -800.0, 800.0) + 0 * MU}
+    if "logits" in f.operands:
+        values["mu"] = np.where(values["logits"] < 0, 0.0, np.inf) + 0 * MU
+        values["theta"] = np.array([0.3, 1.0, 4.0, 50.0, 2.0])
     ops = [values[n] for n in f.operands]
     got = gpu.elementwise(distribution, name, [cuda.to_device(a) for a in ops])
     want = evaluate(distribution, name, ops)
