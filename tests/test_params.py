@@ -217,27 +217,3 @@ def test_zero_inflated_beyond_the_range_against_mpmath():
             assert z.logpmf(k) == pytest.approx(float(zlp), rel=1e-14, abs=1e-300)
             assert z.logsf(k) == pytest.approx(float(zls), rel=1e-11, abs=1e-300)
 
-
-def test_logit_rows_compile_for_cuda():
-    """Logit rows as CUDA kernels, compiled to PTX without a GPU (every row:
-    tests/test_gpu_ptx.py; their values in the simulator: tests/gpu)."""
-    pytest.importorskip("numba_cuda")
-    import types
-
-    import numba.cuda.dispatcher
-    from numba import cuda, float64
-
-    from nbnumba import gpu
-    from nbnumba._math.table import table
-    mp_ = pytest.MonkeyPatch()
-    mp_.setattr(numba.cuda.dispatcher, "get_current_device",
-                lambda: types.SimpleNamespace(compute_capability=(9, 0)))
-    try:
-        for name in ("logpmf", "logsf", "zinb_isf", "logpmf_grad"):
-            f = table("logits")[name]
-            a = float64[:, :]
-            ptx, _ = cuda.compile_ptx(gpu._elementwise(f), (a,) * (f.arity + len(f.outputs)),
-                                      cc=(9, 0))
-            assert ".target sm_90" in ptx and ".entry" in ptx
-    finally:
-        mp_.undo()
