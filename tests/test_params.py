@@ -217,3 +217,28 @@ def test_zero_inflated_beyond_the_range_against_mpmath():
             assert z.logpmf(k) == pytest.approx(float(zlp), rel=1e-14, abs=1e-300)
             assert z.logsf(k) == pytest.approx(float(zls), rel=1e-11, abs=1e-300)
 
+
+
+@pytest.mark.parametrize("name", list(__import__("nbnumba._math.table", fromlist=["table"])
+                                      .table("logits")))
+def test_logit_rows_kernels_equal_their_scalar(name):
+    """Each logit row's array kernel (fast path, then the rest) equals its
+    scalar function element by element, with ordinary and far means."""
+    from nbnumba._math.table import table
+    f = table("logits")[name]
+    rng = np.random.default_rng(len(name))
+    n = 400
+    L = np.concatenate([rng.uniform(-5, 5, n - 8), [-800, 800, -3000, 3000, -40, 40, 709, -745]])
+    th = np.concatenate([rng.uniform(0.1, 30, n - 4), [0.3, 2.0, 1e-5, np.inf]])
+    with np.errstate(over="ignore", under="ignore"):
+        mu = th * np.exp(L)
+    vals = {"k": rng.integers(0, 20, n).astype(float), "q": rng.uniform(0, 1, n), "mu": mu,
+            "theta": th, "logits": L, "zi_logits": rng.normal(0, 2, n)}
+    if name.endswith("entropy"):
+        vals = {k: v[::8] for k, v in vals.items()}
+    ops = [vals[o] for o in f.operands]
+    got = dispatch("logits", name, ops)
+    got = np.stack(got) if isinstance(got, tuple) else got[None]
+    want = np.array([f.scalar(*map(float, xs)) for xs in zip(*ops)], np.float64)
+    want = want.T.reshape(len(f.outputs), -1)
+    np.testing.assert_array_equal(got, want)

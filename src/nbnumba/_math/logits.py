@@ -222,10 +222,16 @@ def _far_entropy(theta, lg, z):
 # ------------------------------------------------------------ the NB rows
 
 @jit_inline
+def _given(mu, theta):
+    """Whether the rows take mu as given (see _far), branch-free."""
+    return (mu >= NORMAL) & (mu <= HUGE) & (mu / theta < INF)
+
+
+@jit_inline
 def _logpmf_fast(k, mu, theta, lg):
-    """The NB's fast path where mu is normal, else NaN (branch-free)."""
+    """The NB's fast path where mu is taken as given, else NaN (branch-free)."""
     r = nbinom._logpmf_fast(k, mu, theta)
-    return r if (mu >= NORMAL) & (mu <= HUGE) else NAN
+    return r if _given(mu, theta) else NAN
 
 
 @jit
@@ -238,7 +244,19 @@ def logpmf(k, mu, theta, lg):
 @jit_inline
 def _pmf_fast(k, mu, theta, lg):
     r = nbinom._pmf_fast(k, mu, theta)
-    return r if (mu >= NORMAL) & (mu <= HUGE) else NAN
+    return r if _given(mu, theta) else NAN
+
+
+@jit_inline
+def _cdf_fast(k, mu, theta, lg):
+    r = nbinom._cdf_fast(k, mu, theta)
+    return r if _given(mu, theta) else NAN
+
+
+@jit_inline
+def _sf_fast(k, mu, theta, lg):
+    r = nbinom._sf_fast(k, mu, theta)
+    return r if _given(mu, theta) else NAN
 
 
 @jit
@@ -369,7 +387,7 @@ def logpmf_grad(k, mu, theta, lg):
 @jit_inline
 def _zinb_logpmf_fast(k, mu, theta, lg, z):
     r = zinb._logpmf_fast(k, mu, theta, z)
-    return r if (mu >= NORMAL) & (mu <= HUGE) else NAN
+    return r if _given(mu, theta) else NAN
 
 
 @jit
@@ -458,9 +476,10 @@ TABLE = (
     Function("logpmf", logpmf, _K, "Log of the probability mass function",
              fast=_logpmf_fast, slow=logpmf, wide=True),
     Function("pmf", pmf, _K, "Probability mass function", fast=_pmf_fast, slow=pmf, wide=True),
-    Function("cdf", cdf, _K, "Cumulative distribution function P(X <= k)"),
+    Function("cdf", cdf, _K, "Cumulative distribution function P(X <= k)",
+             fast=_cdf_fast, slow=cdf),
     Function("logcdf", logcdf, _K, "Log of the cdf"),
-    Function("sf", sf, _K, "Survival function P(X > k)"),
+    Function("sf", sf, _K, "Survival function P(X > k)", fast=_sf_fast, slow=sf),
     Function("logsf", logsf, _K, "Log of the survival function"),
     Function("ppf", ppf, _Q, "Quantile: the smallest k with cdf(k) >= q"),
     Function("isf", isf, _Q, "Inverse survival function: the smallest k with sf(k) <= q"),
