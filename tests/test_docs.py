@@ -5,9 +5,9 @@ under docs/ is executed on its own, in a fresh namespace, so that no example
 depends on another's state. A block right after the marker
 ``.. example: skip-without-gpu`` (in the README ``<!-- example:
 skip-without-gpu -->``) is skipped without a CUDA device; a block that
-imports torch, Dask or CuPy is skipped where that is not installed. The
-files are found next to this folder (a source tree or an sdist); the tests
-are skipped where they are absent.
+imports torch, Dask, CuPy or scvi-tools is skipped where that is not
+installed. The files are found next to this folder (a source tree or an
+sdist); the tests are skipped where they are absent.
 """
 import importlib.util
 import os
