@@ -19,6 +19,7 @@ things are generated at every build, before Sphinx reads the sources:
 import importlib
 import inspect
 import os
+import pkgutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -85,11 +86,19 @@ def _exports(name):
     return module, names + EXTRA.get(name, [])
 
 
+def _public_modules():
+    """The package's public modules: the lazy submodules in their order, then
+    any other module without a leading underscore (e.g. ``nbnumba.scvi``)."""
+    found = sorted(m.name for m in pkgutil.iter_modules(nbnumba.__path__)
+                   if not m.name.startswith("_"))
+    return list(nbnumba._SUBMODULES) + [m for m in found if m not in nbnumba._SUBMODULES]
+
+
 def _api_pages():
     """Write docs/api/<module>.rst for every public submodule, and the
     conversions page; returns the page names in order."""
     pages = []
-    for name in nbnumba._SUBMODULES:
+    for name in _public_modules():
         module, names = _exports(name)
         title = f"``nbnumba.{name}``"
         lines = [title, "=" * len(title), "",
