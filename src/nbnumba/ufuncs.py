@@ -18,6 +18,7 @@ distribution's table (:func:`generate`): the zero-inflated NB's are in
 is dispatched (:func:`nbnumba._arrays.target`).
 """
 import functools
+import textwrap
 
 import numpy as np
 from numba import types, vectorize
@@ -116,13 +117,30 @@ def _vectorized(distribution, name):
     return vectorize(ns["kernel"])
 
 
+#: What each operand of the tables' rows is, for the generated docstrings.
+_OPERANDS = {
+    "k": "Counts. The pmf is 0 at negative or non-integer k, and the cdf "
+         "at k is the cdf at floor(k), as in ``scipy.stats``.",
+    "q": "Probabilities, in [0, 1].",
+    "mu": "Mean, >= 0 (0: the point mass at 0).",
+    "theta": "Inverse dispersion, >= 0: variance mu + mu**2 / theta (inf: "
+             "Poisson(mu); 0: the point mass at 0).",
+}
+_NAMES = {"nbinom": "Negative Binomial NB(mu, theta)",
+          "zinb": "zero-inflated Negative Binomial"}
+
+
 def _docstring(distribution, f, convert):
-    params = "".join(f"    {n} : array_like\n" for n in f.operands)
+    params = "".join(f"    {n} : array_like\n"
+                     + (textwrap.fill(_OPERANDS[n], 76, initial_indent=" " * 8,
+                                      subsequent_indent=" " * 8) + "\n"
+                        if n in _OPERANDS else "")
+                     for n in f.operands)
     if convert is not None:
         params = params.replace("    zi_logits : array_like\n", convert.__doc__)
     outputs = ("ndarray or scalar (a tuple of them: "
                + ", ".join(f.outputs) + ")") if len(f.outputs) > 1 else "ndarray or scalar"
-    return f"""{f.doc} of the {distribution} distribution, elementwise.
+    return f"""{f.doc} of the {_NAMES.get(distribution, distribution)}, elementwise.
 
     Parameters
     ----------
