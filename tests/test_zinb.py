@@ -280,6 +280,10 @@ def test_float32_pi_is_converted_in_float64():
     assert got32 == np.float32(zinb.logpmf(0, np.float32(2.0), np.float32(1.5),
                                            zi_logits=np.float32(math.log(1 / 3))))
     assert zinb.loglik(np.zeros((1, 1)), 2.0, 1.5, pi) == pytest.approx(want, rel=1e-15)
+    # the scipy face likewise
+    d = zinbinom(mu=np.array([2.0]), theta=1.5, pi=pi)
+    assert d.logpmf(0)[0] == pytest.approx(want, rel=1e-15)
+    assert zinbinom(mu=np.float32(2.0), theta=np.float32(1.5), pi=pi).logpmf(0).dtype == np.float32
 
 
 def test_gradient_where_pi_is_one():

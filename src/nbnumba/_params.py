@@ -358,7 +358,11 @@ class Parameters:
         if zero_inflated:
             if (pi is None) == (zi_logits is None):
                 raise ValueError("give exactly one of pi and zi_logits")
-            zl = globals()["zi_logits"](pi, zi_logits)
+            try:        # the logit in float64 unless every parameter is float32
+                result = None if pi is None else result_dtype([*given.values(), pi])
+            except (TypeError, ValueError):
+                result = None
+            zl = globals()["zi_logits"](pi, zi_logits, result)
             given["pi" if pi is not None else "zi_logits"] = pi if pi is not None else zi_logits
         if validate_args:
             for name, value in given.items():
