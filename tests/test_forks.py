@@ -23,7 +23,8 @@ SCRIPT = textwrap.dedent("""
                 zinb.logpmf(X, mu, 1.5 + i, 0.2).sum(),
                 nbnumba.rvs(mu, 1.5 + i, size=(300, 300), random_state=i).sum(),
                 fitting.fit_theta(X, mu).theta,
-                fitting.fit(X[:, :40]).theta)
+                fitting.fit(X[:, :40]).theta,
+                nbnumba.residuals(X, np.broadcast_to(mu, X.shape), 1.5 + i, kind="deviance"))
 
     if __name__ == "__main__":
         # parallel calls first: the parent's thread pools are running

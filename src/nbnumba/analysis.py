@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from . import _params, fitting
+from ._cpu import forks
 from ._math.compile import compiled
 
 __all__ = ["test_de", "DEResult", "bh_adjust", "pseudobulk", "residuals"]
@@ -558,15 +559,25 @@ def _half_deviance(x, mu, th):
     return max(x * le - th * lb, 0.0)
 
 
+@numba.njit(inline="always")
+def _deviance_row(x, mu, th, out, i):
+    for j in range(out.shape[1]):
+        xi, mi = x[i, j], mu[i, j]
+        sign = 1.0 if xi > mi else (-1.0 if xi < mi else 0.0)
+        out[i, j] = sign * np.sqrt(2.0 * _half_deviance(xi, mi, th[i, j]))
+
+
 @compiled(parallel=True)
-def _deviance_kernel(x, mu, th, out):
-    """The NB deviance residuals sign(x - mu) sqrt(2 half_deviance)."""
-    n, g = out.shape
-    for i in numba.prange(n):
-        for j in range(g):
-            xi, mi = x[i, j], mu[i, j]
-            sign = 1.0 if xi > mi else (-1.0 if xi < mi else 0.0)
-            out[i, j] = sign * np.sqrt(2.0 * _half_deviance(xi, mi, th[i, j]))
+def _deviance_kernel(x, mu, th, out, serial):
+    """The NB deviance residuals sign(x - mu) sqrt(2 half_deviance), row by
+    row on all threads, or on the calling thread where serial (a process
+    that may not start threads, see _cpu.forks)."""
+    if serial:
+        for i in range(out.shape[0]):
+            _deviance_row(x, mu, th, out, i)
+        return
+    for i in numba.prange(out.shape[0]):
+        _deviance_row(x, mu, th, out, i)
 
 
 def _nb_deviance(x, mu, th):
@@ -574,7 +585,7 @@ def _nb_deviance(x, mu, th):
     out = np.empty(x.shape)
     if out.size:
         _deviance_kernel(*(a.reshape(1, -1) if a.ndim < 2 else a.reshape(-1, a.shape[-1])
-                           for a in (x, mu, th, out)))
+                           for a in (x, mu, th, out)), not forks.parallel_ok())
     return out
 
 
