@@ -32,10 +32,12 @@ Next to glmGamPoi's conventions (R/Bioconductor):
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
 from numba import types
+from numpy.typing import ArrayLike
 
 from . import _params
 from ._cpu import fit as _k
@@ -283,7 +285,8 @@ def _theta_result(out):
                     iterations=out[2].astype(np.int64), loglik=out[3])
 
 
-def fit_theta(X, mu, *, axis=0, max_iter=100, tol=1e-8):
+def fit_theta(X: Any, mu: Any, *, axis: int = 0, max_iter: int = 100,
+              tol: float = 1e-8) -> "ThetaFit":
     """Maximum likelihood theta of NB(mu, theta) per gene, for given means.
 
     Parameters
@@ -500,7 +503,8 @@ def _glm_block(X, s, Xt, P, icpt, cr, max_iter, tol):
     return _glm_numpy(kind, Xb, s, Xt, P, icpt, cr, max_iter, tol, False)
 
 
-def fit(X, size_factors=None, design=None, *, axis=0, cox_reid=False, max_iter=100, tol=1e-8):
+def fit(X: Any, size_factors: ArrayLike | None = None, design: ArrayLike | None = None, *,
+        axis: int = 0, cox_reid: bool = False, max_iter: int = 100, tol: float = 1e-8) -> "GLMFit":
     """The Negative Binomial GLM with log link, per gene: maximum likelihood
     coefficients and theta.
 
