@@ -360,3 +360,19 @@ def test_quantiles_are_exact_far_in_the_tails(q, mu, theta, z):
     k = zinb.isf(1 - q if q > 0.5 else q, mu, theta, zi_logits=z)
     s = 1 - q if q > 0.5 else q
     assert zinb.sf(k, mu, theta, zi_logits=z) <= s < zinb.sf(k - 1, mu, theta, zi_logits=z)
+
+
+@pytest.mark.parametrize("mu,theta,z", [(1e-6, 1e-4, -1.3), (1e-6, 1e-4, 0.0), (1e-8, 1e-6, 3.0),
+                                        (1e-8, 1e-6, -29.0), (1e-6, 1e-4, -40.0), (1e-3, 1e-2, -5.0)])
+def test_log_p0_near_one(mu, theta, z):
+    """log P(0) and log cdf(0) where P(0) is near 1: log1p(-(1 - pi)(1 - f0)),
+    not a cancelling log-sum (relative errors were up to 1.3e-8)."""
+    with mp.workdps(50):
+        pi = 1 / (1 + mp.exp(-mp.mpf(z)))
+        want = float(mp.log(pi + (1 - pi) * (mp.mpf(theta) / (mp.mpf(theta) + mp.mpf(mu))) ** mp.mpf(theta)))
+    for got in (zinb.logpmf(0, mu, theta, zi_logits=z), zinb.logpmf(np.zeros(3), mu, theta, zi_logits=z)[0],
+                zinb.logcdf(0, mu, theta, zi_logits=z),
+                # the logit rows (the face given logits)
+                float(ZeroInflatedNegativeBinomial(total_count=theta, logits=math.log(mu / theta),
+                                                   zi_logits=z).log_prob(0.0))):
+        assert abs(got - want) <= 4e-15 * abs(want), (got, want)

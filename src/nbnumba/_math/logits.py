@@ -155,7 +155,7 @@ def _far_tails(k, theta, lg, where, z):
     if z == -INF:
         return lc, ls
     lpi, lq = zinb.log_pi(z)
-    return min(zinb._logaddexp(lpi, lq + lc), 0.0), lq + ls
+    return min(zinb._log_mixture(lpi, lq, lc, math.exp(lq + ls)), 0.0), lq + ls
 
 
 @jit
@@ -175,7 +175,7 @@ def _far_log(k, theta, lg, where, z):
         return r
     lpi, lq = zinb.log_pi(z)
     if k == 0.0:
-        return zinb._logaddexp(lpi, lq + r)
+        return zinb._log_mixture(lpi, lq, r, -math.exp(lq) * math.expm1(r))
     return lq + r
 
 
@@ -462,7 +462,7 @@ def zinb_logpmf_grad(k, mu, theta, lg, z):
     if k > 0.0:
         return d_theta, d_lg, -math.exp(lpi)
     r = _far_logpmf(0.0, theta, lg, where == 2)
-    lp = zinb._logaddexp(lpi, lq + r)
+    lp = zinb._log_mixture(lpi, lq, r, -math.exp(lq) * math.expm1(r))
     w = math.exp(lq + r - lp)
     return w * d_theta, w * d_lg, math.exp(lpi + lq - lp) * -math.expm1(r)
 

@@ -49,6 +49,19 @@ def _logaddexp(a, b):
     return m + math.log1p(math.exp(min(a, b) - m))
 
 
+@jit
+def _log_mixture(lpi, lq, lc, x):
+    """log(pi + (1 - pi) C) from log pi, log(1 - pi), log C and x = (1 - pi)
+    (1 - C): log1p(-x) where x < 1/2, else the log-sum. Near 1 the log-sum
+    cancels (log pi and log C of order 1, their sum's log of order x: a
+    relative error of eps / x), while 1 - C as its own number keeps x exact."""
+    if lpi == -INF:
+        return lq + lc                  # the NB itself, bit for bit
+    if x < 0.5:
+        return math.log1p(-x)
+    return _logaddexp(lpi, lq + lc)
+
+
 @jit_inline
 def _logpmf_fast(k, mu, theta, z):
     """logpmf by the branch-free path; NaN where it does not apply."""
@@ -60,7 +73,9 @@ def _logpmf_fast(k, mu, theta, z):
     m = max(lpi, c)
     d = min(lpi, c) - m
     ok = (abs(z) <= FAST_LOGIT) & (d > -700.0) & (r == r)     # max/min drop a NaN r
-    zero = m + log1p_fast(exp_fast(d if ok else 0.0))
+    # log P(0) near 0: log1p(-x), x = (1 - pi)(1 - f(0)), as _log_mixture
+    x = -exp_fast(lq) * exp_expm1_fast(max(r, -700.0) if ok else 0.0)[1]
+    zero = log1p_fast(-x) if x < 0.5 else m + log1p_fast(exp_fast(d if ok else 0.0))
     res = zero if k == 0.0 else c
     return res if ok else NAN
 
@@ -73,7 +88,7 @@ def _logpmf_slow(k, mu, theta, z):
         return NAN
     lpi, lq = log_pi(z)
     if k == 0.0:
-        return _logaddexp(lpi, lq + r)
+        return _log_mixture(lpi, lq, r, -math.exp(lq) * math.expm1(r))
     return lq + r
 
 
@@ -130,7 +145,7 @@ def logcdf(k, mu, theta, z):
     if k < 0.0:
         return -INF
     lpi, lq = log_pi(z)
-    return min(_logaddexp(lpi, lq + c), 0.0)
+    return min(_log_mixture(lpi, lq, c, math.exp(lq) * nbinom.sf(k, mu, theta)), 0.0)
 
 
 @jit
