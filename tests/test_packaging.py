@@ -13,14 +13,15 @@ OPTIONAL = {"torch", "dask", "distributed", "numba.cuda"}
 SOURCE = pathlib.Path(__file__).resolve().parent.parent / "src" / "nbnumba"
 
 
-def _modules(root):
-    return {p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.py")}
+def _modules(root, pattern="*.py"):
+    return {p.relative_to(root).with_suffix("").as_posix() for p in root.rglob(pattern)}
 
 
 @pytest.mark.skipif(not SOURCE.is_dir(), reason="no source tree beside the tests")
-def test_every_source_module_is_installed():
-    missing = _modules(SOURCE) - _modules(INSTALLED)
-    assert not missing, f"modules missing from the installed package: {sorted(missing)}"
+def test_every_source_module_and_stub_is_installed():
+    for pattern in ("*.py", "*.pyi"):
+        missing = _modules(SOURCE, pattern) - _modules(INSTALLED, pattern)
+        assert not missing, f"missing from the installed package: {sorted(missing)} ({pattern})"
 
 
 def test_every_module_imports():

@@ -21,11 +21,14 @@ values are exact where scipy loses digits (Poisson limit, far tails);
 """
 import math
 from math import comb
+from typing import Any, Callable, Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _arrays, _params, sampling
 from ._math import moments as _moments
+from ._typing import Seed, Size
 from .ufuncs import dispatch
 
 __all__ = ["nbinom", "zinbinom"]
@@ -80,7 +83,7 @@ class nbinom_frozen:
     b = np.inf
     _distribution = "nbinom"
 
-    def __init__(self, *args, **kwds):
+    def __init__(self, *args: Any, **kwds: Any) -> None:
         self._init(args, kwds)
         self.dist = nbinom
 
@@ -138,35 +141,35 @@ class nbinom_frozen:
         return a if self._mask is None else _arrays.remask(a, self._mask)
 
     # --------------------------------------------------------- elementwise
-    def pmf(self, k):
+    def pmf(self, k: ArrayLike) -> Any:
         """Probability mass function at k."""
         return self._call("pmf", self._shift(k))
 
-    def logpmf(self, k):
+    def logpmf(self, k: ArrayLike) -> Any:
         """Log of the probability mass function at k."""
         return self._call("logpmf", self._shift(k))
 
-    def cdf(self, k):
+    def cdf(self, k: ArrayLike) -> Any:
         """Cumulative distribution function P(X <= k)."""
         return self._call("cdf", self._shift(k))
 
-    def logcdf(self, k):
+    def logcdf(self, k: ArrayLike) -> Any:
         """Log of the cdf at k, finite wherever the cdf is positive."""
         return self._call("logcdf", self._shift(k))
 
-    def sf(self, k):
+    def sf(self, k: ArrayLike) -> Any:
         """Survival function P(X > k)."""
         return self._call("sf", self._shift(k))
 
-    def logsf(self, k):
+    def logsf(self, k: ArrayLike) -> Any:
         """Log of the survival function at k, finite wherever sf is positive."""
         return self._call("logsf", self._shift(k))
 
-    def ppf(self, q):
+    def ppf(self, q: ArrayLike) -> Any:
         """Percent point function: the smallest k with cdf(k) >= q."""
         return self._unshift(self._call("ppf", q, "q"))
 
-    def isf(self, q):
+    def isf(self, q: ArrayLike) -> Any:
         """Inverse survival function: the smallest k with sf(k) <= q."""
         return self._unshift(self._call("isf", q, "q"))
 
@@ -187,7 +190,7 @@ class nbinom_frozen:
         keep = self._keep(ops)
         return point if keep is None else point | (keep == 0)
 
-    def stats(self, moments="mv"):
+    def stats(self, moments: str = "mv") -> Any:
         """Mean ('m'), variance ('v'), skewness ('s') and excess kurtosis ('k')
         of the letters in ``moments``. A point mass (mu = 0 or theta = 0)
         has mean and variance 0 and, as scipy's nbinom at p = 1, infinite
@@ -209,32 +212,32 @@ class nbinom_frozen:
         res = tuple(self._result(out[c]) for c in moments)
         return res[0] if len(res) == 1 else res
 
-    def mean(self):
+    def mean(self) -> Any:
         """The mean (0 for a point mass at 0)."""
         return self.stats("m")
 
-    def var(self):
+    def var(self) -> Any:
         """The variance (0 for a point mass)."""
         return self.stats("v")
 
-    def std(self):
+    def std(self) -> Any:
         """The standard deviation."""
         v = self.stats("v")
         if isinstance(v, np.ma.MaskedArray):
             return _arrays.remask(np.sqrt(np.ma.getdata(v)), np.ma.getmaskarray(v))
         return self._xp().sqrt(v)
 
-    def median(self):
+    def median(self) -> Any:
         """The median, ppf(0.5)."""
         return self.ppf(0.5)
 
-    def interval(self, confidence):
+    def interval(self, confidence: ArrayLike) -> Any:
         """Equal-tail interval (ppf((1 - c) / 2), ppf((1 + c) / 2)) of
         probability ``confidence``, as scipy (NaN outside [0, 1])."""
         c = np.asarray(_arrays.check(confidence, "confidence"), np.float64)
         return self.ppf((1 - c) / 2), self.ppf((1 + c) / 2)
 
-    def support(self):
+    def support(self) -> Any:
         """(0, inf) shifted by loc; (nan, nan) where the parameters are invalid, as scipy."""
         ops = self._broadcast()
         with np.errstate(invalid="ignore"):
@@ -245,7 +248,7 @@ class nbinom_frozen:
             lo = np.zeros(_arrays.shape(ops[0]), np.int64)
         return _arrays.remask(lo[()], self._mask), _arrays.remask(hi[()], self._mask)
 
-    def moment(self, order):
+    def moment(self, order: int) -> Any:
         """Non-central moment E[X**order] about 0, in closed form (Stirling
         numbers of the second kind over the factorial moments), shifted by
         loc. ``order``: a non-negative integer. NaN for invalid parameters;
@@ -272,13 +275,14 @@ class nbinom_frozen:
         res = sum(comb(order, j) * raw(j) * np.power(loc, order - j) for j in range(order + 1))
         return self._result(res)
 
-    def entropy(self):
+    def entropy(self) -> Any:
         """Entropy in nats, by exact summation (vectorised over parameters)."""
         if any(_arrays.on_device(a) for a in self._ops):
             raise TypeError("entropy is computed on the CPU: pass host parameters")
         return self._result(self._p.call("entropy"))
 
-    def expect(self, func=None, lb=None, ub=None, conditional=False, **kwds):
+    def expect(self, func: Optional[Callable[..., Any]] = None, lb: Optional[ArrayLike] = None,
+               ub: Optional[ArrayLike] = None, conditional: bool = False, **kwds: Any) -> Any:
         """E[func(X)] over lb <= X <= ub (scalar parameters, like scipy).
 
         The sum runs over every k up to isf(1e-30), beyond which the mass
@@ -315,7 +319,7 @@ class nbinom_frozen:
             total /= cdf[0] - cdf[1]
         return float(total)
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: Seed = None) -> Any:
         """Random variates (int64; a Python int for one draw) from nbnumba's
         counter-based sampler, of shape ``size`` (default: the parameters').
 
@@ -342,7 +346,7 @@ class zinbinom_frozen(nbinom_frozen):
 
     _distribution = "zinb"
 
-    def __init__(self, *args, **kwds):
+    def __init__(self, *args: Any, **kwds: Any) -> None:
         kwds = dict(kwds)
         pi, zl = kwds.pop("pi", None), kwds.pop("zi_logits", None)
         if args:
@@ -393,8 +397,26 @@ class nbinom_gen:
     a = 0
     b = np.inf
     _frozen = nbinom_frozen
+    # the unfrozen methods, set below from the frozen ones (declared for type checkers)
+    pmf: Callable[..., Any]
+    logpmf: Callable[..., Any]
+    cdf: Callable[..., Any]
+    logcdf: Callable[..., Any]
+    sf: Callable[..., Any]
+    logsf: Callable[..., Any]
+    ppf: Callable[..., Any]
+    isf: Callable[..., Any]
+    stats: Callable[..., Any]
+    mean: Callable[..., Any]
+    var: Callable[..., Any]
+    std: Callable[..., Any]
+    median: Callable[..., Any]
+    entropy: Callable[..., Any]
+    support: Callable[..., Any]
+    interval: Callable[..., Any]
+    moment: Callable[..., Any]
 
-    def __call__(self, *args, **kwds):
+    def __call__(self, *args: Any, **kwds: Any) -> nbinom_frozen:
         return self._frozen(*args, **kwds)
 
     freeze = __call__
@@ -418,7 +440,9 @@ class nbinom_gen:
     def __repr__(self):
         return f"<nbnumba.stats.{self.name}: scipy.stats API>"
 
-    def expect(self, func=None, args=(), loc=0, lb=None, ub=None, conditional=False, **kwds):
+    def expect(self, func: Optional[Callable[..., Any]] = None, args: tuple[Any, ...] = (),
+               loc: ArrayLike = 0, lb: Optional[ArrayLike] = None, ub: Optional[ArrayLike] = None,
+               conditional: bool = False, **kwds: Any) -> Any:
         """E[func(X)] over lb <= X <= ub for the parameters ``args`` (scipy's
         signature; keyword parameterizations as further keywords)."""
         extra = {k: kwds.pop(k) for k in ("maxcount", "tolerance", "chunksize") if k in kwds}
@@ -426,7 +450,7 @@ class nbinom_gen:
                                                                                         **kwds)
         return frozen.expect(func, lb, ub, conditional, **extra)
 
-    def rvs(self, *args, size=None, random_state=None, **kwds):
+    def rvs(self, *args: Any, size: Size = None, random_state: Seed = None, **kwds: Any) -> Any:
         """Random variates of shape ``size``: ``rvs(n, p[, loc[, size]],
         random_state=...)`` as scipy, or with keyword parameters; see
         ``nbinom_frozen.rvs``."""
