@@ -33,9 +33,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
+from _timing import measured
 
 import nbnumba
 
@@ -104,20 +104,6 @@ def simulate(genes, cells, seed):
     mu = s[:, None] * m[None, :] * np.exp2(lfc[None, :] * cond[:, None])
     Y = rng.poisson(rng.gamma(theta[None, :], mu / theta[None, :])).astype(np.int32)
     return Y, s, cond, lfc
-
-
-def best(f, repeat=5):
-    """(result, first call's seconds, best wall seconds, best CPU seconds)."""
-    t = time.perf_counter()
-    out = f()
-    first = time.perf_counter() - t
-    wall, cpu = [], []
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        out = f()
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return out, first, min(wall), min(cpu)
 
 
 def acceptance(pvalue, lfc, true_lfc):
@@ -189,9 +175,9 @@ def main():
           f"{int(np.sum(true_lfc != 0))} genes 2-fold changed, {np.mean(Y == 0):.0%} zeros; "
           f"nbnumba on {numba.get_num_threads()} threads, {os.cpu_count()} CPUs\n")
 
-    fit, c1, t_fit, u_fit = best(lambda: nbnumba.fit(Y, s, D))
-    lrt, c2, t_lrt, u_lrt = best(lambda: nbnumba.test_de(Y, D, size_factors=s))
-    wald, c3, t_wald, u_wald = best(lambda: nbnumba.test_de(Y, D, size_factors=s,
+    fit, c1, t_fit, u_fit = measured(lambda: nbnumba.fit(Y, s, D))
+    lrt, c2, t_lrt, u_lrt = measured(lambda: nbnumba.test_de(Y, D, size_factors=s))
+    wald, c3, t_wald, u_wald = measured(lambda: nbnumba.test_de(Y, D, size_factors=s,
                                                             method="wald"))
     print("| nbnumba | seconds | CPU seconds | first call | null KS p | AUC | median |lfc err| |")
     print("|---|---:|---:|---:|---:|---:|---:|")

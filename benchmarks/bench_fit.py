@@ -32,9 +32,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 
 import numpy as np
+from _timing import measured
 
 import nbnumba
 from nbnumba import fitting
@@ -77,21 +77,6 @@ def simulate(genes, cells, seed):
     mu = s[:, None] * m[None, :]
     Y = rng.poisson(rng.gamma(theta[None, :], mu / theta[None, :]))
     return Y.astype(np.int32), s, m, theta
-
-
-def best(f, repeat=5):
-    """(result, first call's seconds, best wall seconds, best CPU seconds
-    of the process: all threads)."""
-    t = time.perf_counter()
-    out = f()
-    first = time.perf_counter() - t
-    wall, cpu = [], []
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        out = f()
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return out, first, min(wall), min(cpu)
 
 
 def run_r(Y, s, m):
@@ -147,9 +132,9 @@ def main():
           f"{Y.max()}; nbnumba on {numba.get_num_threads()} threads "
           f"({numba.config.THREADING_LAYER} layer), {os.cpu_count()} CPUs\n")
 
-    th, c1, t_theta, u_theta = best(lambda: fitting.fit_theta(Y, (s, m)))
-    ft, c2, t_fit, u_fit = best(lambda: fitting.fit(Y, s))
-    fc, c3, t_cr, u_cr = best(lambda: fitting.fit(Y, s, cox_reid=True))
+    th, c1, t_theta, u_theta = measured(lambda: fitting.fit_theta(Y, (s, m)))
+    ft, c2, t_fit, u_fit = measured(lambda: fitting.fit(Y, s))
+    fc, c3, t_cr, u_cr = measured(lambda: fitting.fit(Y, s, cox_reid=True))
     print("| nbnumba | seconds | CPU seconds | first call (compiles or loads) | "
           "iterations (mean) | converged | theta = inf |")
     print("|---|---:|---:|---:|---:|---:|---:|")

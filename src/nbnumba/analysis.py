@@ -65,13 +65,6 @@ def _matrix(a, n, name):
 
 # ------------------------------------------------------------ size factors
 
-def _totals(X, kind):
-    tot = X.sum(axis=1)
-    if kind == "dask":
-        tot = tot.compute()
-    return np.asarray(tot, np.float64).reshape(-1)
-
-
 def _poscounts(X, kind):
     """DESeq2's ``estimateSizeFactors(type = "poscounts")``: per gene the
     log geometric mean of its positive counts over all cells (sum of their
@@ -102,28 +95,13 @@ def _poscounts(X, kind):
 
 
 def _size_factors(size_factors, X, kind):
-    n = X.shape[0]
-    if size_factors is None:
-        return np.ones(n)
-    if isinstance(size_factors, str):
-        if size_factors == "normed_sum":
-            tot = _totals(X, kind)
-            if not np.all(tot > 0):
-                raise ValueError('"normed_sum" size factors need every cell to have a positive '
-                                 f"total (cell {np.flatnonzero(~(tot > 0))[0]} has not)")
-            return tot / np.exp(np.mean(np.log(tot)))
-        if size_factors == "poscounts":
-            return _poscounts(X, kind)
+    """DESeq2's "poscounts" here; None, "normed_sum" and arrays as fit's."""
+    if isinstance(size_factors, str) and size_factors == "poscounts":
+        return _poscounts(X, kind)
+    if isinstance(size_factors, str) and size_factors != "normed_sum":
         raise ValueError('size_factors must be None, an array, "normed_sum" or "poscounts", '
                          f"not {size_factors!r}")
-    s = np.asarray(size_factors, np.float64).reshape(-1)
-    if s.size == 1:
-        s = np.full(n, s[0])
-    if s.size != n:
-        raise ValueError(f"size_factors must have one entry per cell ({n}), not {s.size}")
-    if not np.all((s > 0) & np.isfinite(s)):
-        raise ValueError("size_factors must be positive and finite")
-    return s
+    return fitting._size_factors(size_factors, X, X.shape[0])
 
 
 # ------------------------------------------------------------ test_de

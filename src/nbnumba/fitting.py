@@ -456,7 +456,7 @@ def _size_factors(size_factors, X, n):
     if s.size != n:
         raise ValueError(f"size_factors must have one entry per cell ({n}), not {s.size}")
     if not np.all((s > 0) & np.isfinite(s)):
-        raise ValueError("size factors must be positive and finite")
+        raise ValueError("size_factors must be positive and finite")
     return s
 
 
