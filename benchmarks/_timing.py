@@ -1,4 +1,5 @@
-"""Timing helper shared by the benchmark scripts."""
+"""Helpers shared by the benchmark scripts: timers, and the start of the R
+scripts that run glmGamPoi."""
 import time
 
 
@@ -34,3 +35,16 @@ def measured(f, repeat=5):
         wall.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
     return out, first, min(wall), min(cpu)
+
+
+#: The R scripts' common start: arguments (folder, genes, cells), glmGamPoi
+#: (or NO_GLMGAMPOI), the counts Y and size factors s written by Python.
+R_HEAD = r"""
+args <- commandArgs(trailingOnly = TRUE)
+dir <- args[1]; G <- as.integer(args[2]); C <- as.integer(args[3])
+ok <- suppressWarnings(suppressMessages(requireNamespace("glmGamPoi", quietly = TRUE)))
+if (!ok) { cat("NO_GLMGAMPOI\n"); quit(status = 0) }
+suppressPackageStartupMessages(library(glmGamPoi))
+Y <- matrix(readBin(file.path(dir, "Y.bin"), "integer", G * C), nrow = G, ncol = C)
+s <- readBin(file.path(dir, "s.bin"), "double", C)
+"""

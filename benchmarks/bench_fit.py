@@ -34,19 +34,12 @@ import subprocess
 import tempfile
 
 import numpy as np
-from _timing import measured
+from _timing import R_HEAD, measured
 
 import nbnumba
 from nbnumba import fitting
 
-R_SCRIPT = r"""
-args <- commandArgs(trailingOnly = TRUE)
-dir <- args[1]; G <- as.integer(args[2]); C <- as.integer(args[3])
-ok <- suppressWarnings(suppressMessages(requireNamespace("glmGamPoi", quietly = TRUE)))
-if (!ok) { cat("NO_GLMGAMPOI\n"); quit(status = 0) }
-suppressPackageStartupMessages(library(glmGamPoi))
-Y <- matrix(readBin(file.path(dir, "Y.bin"), "integer", G * C), nrow = G, ncol = C)
-s <- readBin(file.path(dir, "s.bin"), "double", C)
+R_SCRIPT = R_HEAD + r"""
 m <- readBin(file.path(dir, "m.bin"), "double", G)
 M <- outer(m, s)
 storage.mode(Y) <- "double"
